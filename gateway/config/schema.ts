@@ -1,0 +1,208 @@
+import { z } from 'zod';
+
+// The config language: one YAML file describes a building. This zod schema is the
+// single source of truth: defaults live here, cross-field checks live in
+// superRefine with messages that name the path (CONVENTIONS.md habit 2).
+
+const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'ids use letters, digits, "-", "_" and "."');
+const bilingual = z.object({ zh: z.string().min(1), en: z.string().min(1) });
+const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'times are HH:MM, 24-hour');
+const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'dates are YYYY-MM-DD');
+/** Money and prices are decimal strings, never binary floats (CONVENTIONS.md habit 7). */
+const decimal = z.string().regex(/^\d+(\.\d+)?$/, 'amounts are decimal strings such as "1.0120"');
+const port = z.number().int().min(0).max(65535);
+
+const contact = z.object({ name: z.string().min(1), phone: z.string().min(3), mobile: z.string().optional() });
+
+// handbook 附件14 业户基本情况表: emergency contacts in and out of office hours, two people each.
+const contacts = z.object({
+  office: z.array(contact).length(2, 'two office-hours contacts (handbook 附件14)'),
+  afterHours: z.array(contact).length(2, 'two after-hours contacts (handbook 附件14)'),
+});
+
+const unit = z.object({
+  id,
+  areaM2: z.number().positive(),
+  tenant: z
+    .object({
+      company: z.string().min(1),
+      legalRepresentative: z.string().optional(),
+      /** An owner-occupier or a tenant: arrears letters differ (handbook 第三节, 附件1). */
+      occupancy: z.enum(['owner', 'tenant']).default('tenant'),
+      contacts,
+    })
+    .optional(),
+});
+
+const floor = z.object({ level: z.number().int(), units: z.array(unit) });
+const tower = z.object({ id, name: bilingual, floors: z.array(floor).min(1) });
+
+const bus = z.discriminatedUnion('transport', [
+  z.object({ id, transport: z.literal('tcp'), host: z.string().min(1), port }),
+  z.object({ id, transport: z.literal('rtu-over-tcp'), host: z.string().min(1), port }),
+  z.object({
+    id,
+    transport: z.literal('rtu'),
+    path: z.string().min(1),
+    baudRate: z.number().int().positive().default(9600),
+    parity: z.enum(['none', 'even', 'odd']).default('even'),
+  }),
+]).and(
+  z.object({
+    timeoutMs: z.number().int().positive().default(1000),
+    /** Silence between transactions; serial lines need it (Modbus over serial line §2.5.1.1, t3.5). */
+    interFrameDelayMs: z.number().int().min(0).default(0),
+    pollIntervalMs: z.number().int().positive().default(10_000),
+  }),
+);
+
+const meter = z.object({
+  id,
+  unit: id,
+  kind: z.enum(['electricity', 'water']),
+  bus: id,
+  /** Modbus server address on the bus, 1..247 (Modbus over serial line §2.2). */
+  unitId: z.number().int().min(1).max(247),
+  profile: z.string(),
+  serial: z.string().min(1),
+  /** Current-transformer ratio applied to energy registers of CT-connected meters. */
+  ctRatio: z.number().positive().default(1),
+});
+
+const signals = z.object({
+  fireZones: z.array(z.object({ id, tower: id, floor: z.number().int(), panel: id, zone: z.number().int().positive() })).default([]),
+  leakSensors: z.array(z.object({ id, tower: id, floor: z.number().int(), location: bilingual })).default([]),
+  powerFeeders: z.array(z.object({ id, tower: id, name: bilingual })).default([]),
+});
+
+const shift = z.object({ start: hhmm, end: hhmm });
+
+// handbook 第一节 一、值班制度
+const calendar = z.object({
+  shifts: z.object({
+    office: z.array(shift).min(1),
+    early: shift,
+    late: shift,
+  }),
+  /** ISO weekday numbers, Monday = 1. */
+  workingDays: z.array(z.number().int().min(1).max(7)).default([1, 2, 3, 4, 5]),
+  holidays: z.array(z.object({ date: isoDate, name: z.string().min(1) })).default([]),
+  /** Weekend days that are worked in exchange for a holiday (调休). */
+  extraWorkingDays: z.array(isoDate).default([]),
+});
+
+const tariffs = z.object({
+  currency: z.string().length(3).default('CNY'),
+  electricityPerKWh: decimal,
+  waterPerM3: decimal,
+  managementFeePerM2Month: decimal,
+  /** Late fee (滞纳金) per day on the overdue amount. */
+  lateFeePerDay: decimal,
+});
+
+// handbook 第三节: reads by the 25th, notices before the 1st, payment by the 5th,
+// phone reminders on the 18th, dunning letters on the 23rd.
+const billingCalendar = z.object({
+  readingDay: z.number().int().min(1).max(28).default(25),
+  noticeDay: z.number().int().min(1).max(28).default(1),
+  paymentDueDay: z.number().int().min(1).max(28).default(5),
+  reminderDay: z.number().int().min(1).max(28).default(18),
+  dunningDay: z.number().int().min(1).max(28).default(23),
+});
+
+export const ROLES = ['viewer', 'operator', 'supervisor', 'finance', 'admin', 'display'] as const;
+export type Role = (typeof ROLES)[number];
+
+const user = z.object({
+  username: z.string().regex(/^[a-z][a-z0-9._-]{1,31}$/, 'usernames are lower case, 2-32 characters'),
+  displayName: z.string().min(1),
+  role: z.enum(ROLES),
+  /** `scrypt$N$r$p$salt$hash` as written by `bohub user hash-password`. */
+  passwordHash: z.string().regex(/^scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/, 'not a scrypt hash; make one with `bohub user hash-password`'),
+});
+
+const broker = z.discriminatedUnion('mode', [
+  z.object({ mode: z.literal('embedded'), host: z.string().default('127.0.0.1'), port: port.default(1883) }),
+  z.object({
+    mode: z.literal('external'),
+    url: z.string().regex(/^(mqtt|mqtts|ws|wss):\/\//, 'a broker url such as mqtt://host:1883'),
+    username: z.string().optional(),
+    password: z.string().optional(),
+    protocolVersion: z.union([z.literal(4), z.literal(5)]).default(4),
+    caFile: z.string().optional(),
+  }),
+]);
+
+const storage = z.object({
+  dataDir: z.string().default('./data'),
+  telemetry: z
+    .discriminatedUnion('backend', [
+      z.object({ backend: z.literal('embedded') }),
+      z.object({
+        backend: z.literal('influxdb'),
+        url: z.string().url(),
+        database: z.string().min(1),
+        username: z.string().optional(),
+        password: z.string().optional(),
+      }),
+    ])
+    .default({ backend: 'embedded' }),
+});
+
+const web = z.object({
+  host: z.string().default('127.0.0.1'),
+  port: port.default(8080),
+  sessionTtlMinutes: z.number().int().positive().default(12 * 60),
+  /** Failed logins allowed per client address per minute before 429. */
+  loginAttemptsPerMinute: z.number().int().positive().default(5),
+});
+
+const displays = z.array(z.object({ id, tower: id, location: bilingual })).default([]);
+
+const simulators = z.object({
+  /** Serve every Modbus bus and signal source from the built-in simulators. */
+  enabled: z.boolean().default(false),
+  /** Bind the simulated buses to free ports instead of the configured ones (tests, a second instance). */
+  ephemeralPorts: z.boolean().default(false),
+  /** How much faster than real life the simulated meters consume. */
+  speedup: z.number().positive().default(60),
+});
+
+export const buildingSchema = z.object({
+  site: z.object({
+    id,
+    name: bilingual,
+    timezone: z.string().refine(isTimeZone, 'not an IANA time zone, e.g. "Asia/Shanghai"'),
+    /** A demo site may keep the demo passwords; any other site is refused at start if it does. */
+    demo: z.boolean().default(false),
+  }),
+  /** Where device profiles live, relative to this file. */
+  devicesDir: z.string().default('../../devices'),
+  towers: z.array(tower).min(1),
+  modbus: z.object({ buses: z.array(bus).default([]), meters: z.array(meter).default([]) }),
+  signals: signals.default({ fireZones: [], leakSensors: [], powerFeeders: [] }),
+  displays,
+  calendar,
+  tariffs,
+  billing: billingCalendar.default({ readingDay: 25, noticeDay: 1, paymentDueDay: 5, reminderDay: 18, dunningDay: 23 }),
+  users: z.array(user).min(1),
+  broker: broker.default({ mode: 'embedded', host: '127.0.0.1', port: 1883 }),
+  storage: storage.default({ dataDir: './data', telemetry: { backend: 'embedded' } }),
+  web: web.default({ host: '127.0.0.1', port: 8080, sessionTtlMinutes: 720, loginAttemptsPerMinute: 5 }),
+  simulators: simulators.default({ enabled: false, ephemeralPorts: false, speedup: 60 }),
+});
+
+export type BuildingConfig = z.infer<typeof buildingSchema>;
+export type BusConfig = BuildingConfig['modbus']['buses'][number];
+export type MeterConfig = BuildingConfig['modbus']['meters'][number];
+export type UnitConfig = BuildingConfig['towers'][number]['floors'][number]['units'][number];
+export type UserConfig = BuildingConfig['users'][number];
+
+function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,24 @@
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * The hub's Prometheus metrics (served at GET /metrics). One registry per hub, so
+ * two hubs in one test process do not share counters.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+
+  readonly modbusRequests = new Counter({ name: 'bohub_modbus_requests_total', help: 'Modbus read transactions sent', labelNames: ['bus'], registers: [this.registry] });
+  readonly modbusErrors = new Counter({ name: 'bohub_modbus_errors_total', help: 'Modbus transactions that failed, by error code', labelNames: ['bus', 'code'], registers: [this.registry] });
+  readonly devicesOnline = new Gauge({ name: 'bohub_devices_online', help: 'Devices answering their polls', labelNames: ['bus'], registers: [this.registry] });
+  readonly telemetryWritten = new Counter({ name: 'bohub_telemetry_points_written_total', help: 'Telemetry points stored', labelNames: ['backend'], registers: [this.registry] });
+  readonly telemetryErrors = new Counter({ name: 'bohub_telemetry_write_errors_total', help: 'Telemetry batches that failed to store', labelNames: ['backend'], registers: [this.registry] });
+  readonly inputRejected = new Counter({ name: 'bohub_input_rejected_total', help: 'Payloads that could not be decoded, by source', labelNames: ['source'], registers: [this.registry] });
+  readonly signalEvents = new Counter({ name: 'bohub_signal_events_total', help: 'Safety signal state changes received', labelNames: ['kind'], registers: [this.registry] });
+  readonly loginFailures = new Counter({ name: 'bohub_login_failures_total', help: 'Failed login attempts', registers: [this.registry] });
+  readonly socketClients = new Gauge({ name: 'bohub_socket_clients', help: 'Connected live-update clients', registers: [this.registry] });
+  readonly componentUp = new Gauge({ name: 'bohub_component_status', help: 'Plug-in health: 2 ok, 1 degraded, 0 down', labelNames: ['component'], registers: [this.registry] });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'bohub_' });
+  }
+}

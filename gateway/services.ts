@@ -1,0 +1,26 @@
+import type { Clock } from './clock.ts';
+import type { LoadedConfig } from './config/load.ts';
+import type { EventBus } from './events.ts';
+import type { LatestValues } from './latest.ts';
+import type { Logger } from './log.ts';
+import type { Metrics } from './metrics.ts';
+import type { ComponentHealth, HealthStatus } from './plugin.ts';
+import type { RecordStore, TelemetryStore } from './storage/types.ts';
+
+export interface HealthReport {
+  status: HealthStatus;
+  components: Record<string, ComponentHealth>;
+}
+
+/** What the composition root hands to the HTTP layer and to plug-ins. */
+export interface HubServices {
+  config: LoadedConfig;
+  events: EventBus;
+  clock: Clock;
+  log: Logger;
+  metrics: Metrics;
+  records: RecordStore;
+  telemetry: TelemetryStore;
+  latest: LatestValues;
+  health(): HealthReport;
+}
