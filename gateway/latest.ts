@@ -1,12 +1,14 @@
-import type { EventBus, PointValue, DeviceStatus } from './events.ts';
+import type { EventBus, PointValue, DeviceStatus, SignalState } from './events.ts';
 
 /**
- * The latest value of every point and the comm status of every device, kept in
- * memory for the dashboard's first paint and for resync after a reconnect.
+ * The latest value of every point, the comm status of every device and the state
+ * of every safety signal, kept in memory for the dashboard's first paint and for
+ * resync after a reconnect.
  */
 export class LatestValues {
   private readonly values = new Map<string, PointValue>();
   private readonly status = new Map<string, DeviceStatus>();
+  private readonly signals = new Map<string, SignalState>();
 
   constructor(private readonly events: EventBus) {}
 
@@ -15,17 +17,22 @@ export class LatestValues {
       for (const v of values) this.values.set(`${v.device}/${v.point}`, v);
     });
     this.events.on('latest', 'device.status', (s) => this.status.set(s.device, s));
+    this.events.on('latest', 'signal.state', (s) => this.signals.set(s.signal, s));
   }
 
   stop(): void {
     this.events.removeOwner('latest');
   }
 
-  snapshot(): { values: PointValue[]; devices: DeviceStatus[] } {
-    return { values: [...this.values.values()], devices: [...this.status.values()] };
+  snapshot(): { values: PointValue[]; devices: DeviceStatus[]; signals: SignalState[] } {
+    return { values: [...this.values.values()], devices: [...this.status.values()], signals: [...this.signals.values()] };
   }
 
   get(device: string, point: string): PointValue | undefined {
     return this.values.get(`${device}/${point}`);
+  }
+
+  signal(id: string): SignalState | undefined {
+    return this.signals.get(id);
   }
 }

@@ -34,6 +34,8 @@ export function crossCheck(b: BuildingConfig, profiles: ReadonlyMap<string, Devi
     if (addresses.has(key)) add(`${at}.unitId`, `unit id ${m.unitId} is already used on bus "${m.bus}"`);
     addresses.add(key);
     const profile = profiles.get(m.profile);
+    // With no profiles loaded at all, the devicesDir problem is already reported once.
+    if (!profile && profiles.size === 0) return;
     if (!profile) add(`${at}.profile`, `unknown profile "${m.profile}" (known: ${[...profiles.keys()].join(', ') || 'none'})`);
     else if (profile.kind !== m.kind) add(`${at}.kind`, `profile "${m.profile}" is a ${profile.kind} meter, not ${m.kind}`);
   });

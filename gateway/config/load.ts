@@ -19,17 +19,27 @@ export interface ConfigIssue {
 }
 
 /**
- * Environment overrides, so a test or a second instance can run beside the first.
- * They are applied to the YAML before validation, so a bad value is reported like
- * any other config problem.
+ * Environment overrides, so a test, a second instance or a container can change
+ * ports, folders and services without editing the building file. They are applied
+ * to the YAML before validation, so a bad value is reported like any other problem.
  */
-export const ENV_OVERRIDES: ReadonlyArray<{ name: string; path: string[]; parse: (v: string) => unknown; help: string }> = [
-  { name: 'BOHUB_HTTP_HOST', path: ['web', 'host'], parse: String, help: 'address the web server listens on' },
-  { name: 'BOHUB_HTTP_PORT', path: ['web', 'port'], parse: Number, help: 'web server port' },
-  { name: 'BOHUB_MQTT_PORT', path: ['broker', 'port'], parse: Number, help: 'embedded MQTT broker port' },
-  { name: 'BOHUB_DATA_DIR', path: ['storage', 'dataDir'], parse: String, help: 'folder for the SQLite files and spools' },
-  { name: 'BOHUB_SIM_EPHEMERAL_PORTS', path: ['simulators', 'ephemeralPorts'], parse: (v) => v === '1' || v === 'true', help: 'serve simulated buses on free ports (1 or true)' },
+export const ENV_OVERRIDES: ReadonlyArray<{ name: string; help: string; apply: (raw: Raw, value: string) => void }> = [
+  { name: 'BOHUB_HTTP_HOST', help: 'address the web server listens on', apply: (raw, v) => (section(raw, 'web').host = v) },
+  { name: 'BOHUB_HTTP_PORT', help: 'web server port', apply: (raw, v) => (section(raw, 'web').port = Number(v)) },
+  { name: 'BOHUB_MQTT_PORT', help: 'embedded MQTT broker port', apply: (raw, v) => (section(raw, 'broker').port = Number(v)) },
+  { name: 'BOHUB_MQTT_URL', help: 'use this external broker instead of the embedded one (mqtt://host:1883)', apply: (raw, v) => (raw.broker = { mode: 'external', url: v }) },
+  { name: 'BOHUB_INFLUX_URL', help: 'store telemetry in this InfluxDB 1.x (http://host:8086) instead of SQLite', apply: (raw, v) => (section(raw, 'storage').telemetry = { backend: 'influxdb', url: v, database: 'bohub' }) },
+  { name: 'BOHUB_INFLUX_DB', help: 'InfluxDB database name (default bohub)', apply: (raw, v) => (section(section(raw, 'storage'), 'telemetry').database = v) },
+  { name: 'BOHUB_DATA_DIR', help: 'folder for the SQLite files', apply: (raw, v) => (section(raw, 'storage').dataDir = v) },
+  { name: 'BOHUB_SIM_EPHEMERAL_PORTS', help: 'serve simulated Modbus buses on free ports (1 or true)', apply: (raw, v) => (section(raw, 'simulators').ephemeralPorts = v === '1' || v === 'true') },
 ];
+
+type Raw = Record<string, unknown>;
+
+function section(raw: Raw, key: string): Raw {
+  if (typeof raw[key] !== 'object' || raw[key] === null) raw[key] = {};
+  return raw[key] as Raw;
+}
 
 /** Reads, validates and cross-checks a building file. Throws BOHUB_CONFIG_INVALID with every issue. */
 export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
@@ -116,16 +126,10 @@ function zodIssues(error: z.ZodError): ConfigIssue[] {
   });
 }
 
-function applyEnv(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): void {
+function applyEnv(raw: Raw, env: NodeJS.ProcessEnv): void {
   for (const o of ENV_OVERRIDES) {
     const value = env[o.name];
-    if (value === undefined || value === '') continue;
-    let node = raw;
-    for (const key of o.path.slice(0, -1)) {
-      if (typeof node[key] !== 'object' || node[key] === null) node[key] = {};
-      node = node[key] as Record<string, unknown>;
-    }
-    node[o.path[o.path.length - 1]!] = o.parse(value);
+    if (value !== undefined && value !== '') o.apply(raw, value);
   }
 }
 

@@ -16,7 +16,9 @@ export interface RangeQuery {
   measurement: string;
   /** Exact-match tag filters, e.g. `{ device: 'A-0101-E', point: 'energy_import' }`. */
   tags?: Record<string, string>;
+  /** Inclusive, ms since epoch. */
   from: number;
+  /** Inclusive, ms since epoch. */
   to: number;
   /** At most this many points per series, newest kept. */
   limit?: number;
@@ -27,6 +29,8 @@ export interface Series {
   tags: Record<string, string>;
   /** [time ms, value] in ascending time. */
   points: Array<[number, number]>;
+  /** The quality of each point, parallel to `points`. */
+  qualities?: Quality[];
 }
 
 export interface TelemetryStore {

@@ -1,0 +1,73 @@
+import { fileURLToPath } from 'node:url';
+import fastifyCookie from '@fastify/cookie';
+import fastifyStatic from '@fastify/static';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import { SessionStore } from '../auth/sessions.ts';
+import type { HubServices } from '../services.ts';
+import { accessHook, sendError } from './access.ts';
+import type { HttpContext } from './context.ts';
+import { attachLive } from './live.ts';
+import { registerAuthRoutes } from './routes/auth.ts';
+import { registerDataRoutes } from './routes/data.ts';
+import { registerHealthRoutes } from './routes/health.ts';
+import { registerSiteRoutes } from './routes/site.ts';
+
+// The HTTP app factory, kept apart from listen so tests can use app.inject()
+// (fastify docs/Guides/Testing.md). The caller listens; app.close() tears down
+// everything this file starts, including the socket.io server.
+
+export interface AppOptions {
+  /** The dashboard's static files; default <repo>/dashboard. */
+  dashboardDir?: string;
+}
+
+export const DEFAULT_DASHBOARD_DIR = fileURLToPath(new URL('../../dashboard/', import.meta.url));
+
+export async function buildApp(services: HubServices, options: AppOptions = {}): Promise<FastifyInstance> {
+  // request.ip is the socket's peer address: no trustProxy, because the login limiter
+  // counts by address and a forged X-Forwarded-For must not reset it.
+  // pino 10's Logger type is wider than fastify's FastifyBaseLogger; the instance is compatible.
+  const log = services.log.child({ module: 'http' }) as unknown as FastifyBaseLogger;
+  const app: FastifyInstance = Fastify({ loggerInstance: log, trustProxy: false });
+  const sessions = new SessionStore(services.clock, services.config.building.web.sessionTtlMinutes);
+  const ctx: HttpContext = { services, sessions };
+
+  await app.register(fastifyCookie);
+  app.decorateRequest('session', null);
+  app.addHook('onRequest', accessHook(sessions));
+  app.addHook('onSend', async (request, reply) => {
+    // The dashboard loads only its own files; nothing may frame it or guess types.
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('referrer-policy', 'no-referrer');
+    reply.header('x-frame-options', 'DENY');
+    reply.header('content-security-policy', "default-src 'self'; frame-ancestors 'none'");
+    if (request.url.startsWith('/api/')) reply.header('cache-control', 'no-store');
+  });
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const status = error.statusCode ?? 500;
+    if (status >= 500) {
+      request.log.error({ err: error }, 'request failed');
+      return sendError(reply, 500, 'BOHUB_INTERNAL', 'internal error; see the hub log');
+    }
+    // Fastify's own 4xx errors (malformed JSON, body too large, ...) keep their status.
+    return sendError(reply, status, 'BOHUB_BAD_REQUEST', error.message);
+  });
+  app.setNotFoundHandler((request, reply) => sendError(reply, 404, 'BOHUB_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`));
+
+  registerAuthRoutes(app, ctx);
+  registerHealthRoutes(app, ctx);
+  registerSiteRoutes(app, ctx);
+  registerDataRoutes(app, ctx);
+
+  await app.register(async (scope) => {
+    // The page itself is public (it shows the login form); the data behind it is not.
+    scope.addHook('onRoute', (route) => {
+      route.config = { ...route.config, public: true };
+    });
+    await scope.register(fastifyStatic, { root: options.dashboardDir ?? DEFAULT_DASHBOARD_DIR, prefix: '/' });
+  });
+
+  attachLive(app, ctx);
+  return app;
+}

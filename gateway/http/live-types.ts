@@ -1,0 +1,28 @@
+import type { DeviceStatus, PointValue } from '../events.ts';
+
+// The socket.io event map, shared by gateway/http/live.ts and the dashboard
+// (dashboard/app.js refers to these types in JSDoc; it has no build step).
+
+/** Values that arrived within one coalescing window (100 ms), latest per point. */
+export interface MeterValuesFrame {
+  values: PointValue[];
+}
+
+export interface ServerToClientEvents {
+  'meter.values': (frame: MeterValuesFrame) => void;
+  'device.status': (status: DeviceStatus) => void;
+}
+
+/** The dashboard only listens; nothing is sent up the socket. */
+export type ClientToServerEvents = Record<string, never>;
+
+/** The handshake: the session token, when the session cookie cannot be used. */
+export interface LiveAuth {
+  token?: string;
+}
+
+/** Codes in a refused connection's `connect_error` (err.data.code). */
+export type LiveRefusal = 'BOHUB_AUTH_REQUIRED' | 'BOHUB_FORBIDDEN';
+
+/** How often a client gets at most one 'meter.values' frame. */
+export const COALESCE_MS = 100;

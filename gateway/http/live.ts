@@ -1,0 +1,113 @@
+import type { FastifyInstance } from 'fastify';
+import { Server, type Socket } from 'socket.io';
+import { SESSION_COOKIE, type Session } from '../auth/sessions.ts';
+import type { Timer } from '../clock.ts';
+import type { PointValue } from '../events.ts';
+import { DATA_ROLES } from './access.ts';
+import type { HttpContext } from './context.ts';
+import { COALESCE_MS, type ClientToServerEvents, type LiveAuth, type LiveRefusal, type ServerToClientEvents } from './live-types.ts';
+
+// Live updates over socket.io, on the fastify server's own port. Deny by default: a
+// connection without a valid session for a data role is refused at the handshake,
+// and a socket is dropped when its session ends (logout or expiry).
+//
+// Meter values are coalesced: values arriving within COALESCE_MS go out as one frame
+// (latest value per point), so a burst of polls costs a wall screen at most 10 frames
+// a second. Device status changes are rare and go out at once.
+
+interface SocketData {
+  session: Session;
+}
+
+type LiveIo = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+type LiveSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+
+export interface LiveServer {
+  readonly io: LiveIo;
+}
+
+/** Room every authorised socket joins; events are broadcast to it. */
+const ROOM = 'live';
+let instances = 0;
+
+/**
+ * Attaches socket.io to app.server. Call before app.listen. Clients are disconnected
+ * in the app's preClose hook (an open WebSocket would otherwise keep server.close()
+ * waiting) and the bus listeners are removed in onClose.
+ */
+export function attachLive(app: FastifyInstance, { services, sessions }: HttpContext): LiveServer {
+  const { events, metrics, clock } = services;
+  const owner = `http.live#${++instances}`;
+  // Same-origin only (no CORS): the dashboard is served from this server.
+  const io: LiveIo = new Server(app.server, { serveClient: true });
+
+  io.use((socket, next) => {
+    const session = sessionOf(socket, app, sessions);
+    const refuse = (code: LiveRefusal, message: string) => next(Object.assign(new Error(message), { data: { code } }));
+    if (!session) return refuse('BOHUB_AUTH_REQUIRED', 'log in first');
+    if (!DATA_ROLES.includes(session.role)) return refuse('BOHUB_FORBIDDEN', `the role ${session.role} may not receive live values`);
+    socket.data.session = session;
+    next();
+  });
+
+  const expiryTimers = new Map<string, Timer>();
+  io.on('connection', (socket) => {
+    metrics.socketClients.inc();
+    void socket.join(ROOM);
+    const untilExpiry = socket.data.session.expiresAt - clock.now();
+    expiryTimers.set(socket.id, clock.setTimeout(() => socket.disconnect(true), Math.max(0, untilExpiry)));
+    socket.on('disconnect', () => {
+      metrics.socketClients.dec();
+      expiryTimers.get(socket.id)?.cancel();
+      expiryTimers.delete(socket.id);
+    });
+  });
+
+  const stopWatchingSessions = sessions.onEnd((sessionId) => {
+    for (const socket of io.of('/').sockets.values()) if (socket.data.session?.id === sessionId) socket.disconnect(true);
+  });
+
+  const pending = new Map<string, PointValue>();
+  let flushTimer: Timer | undefined;
+  const flush = () => {
+    flushTimer = undefined;
+    if (!pending.size) return;
+    const values = [...pending.values()];
+    pending.clear();
+    io.to(ROOM).emit('meter.values', { values });
+  };
+
+  events.on(owner, 'meter.values', ({ values }) => {
+    // A newer value of the same point within the window replaces the older one:
+    // the screen shows the present, and the snapshot API has nothing older to add.
+    for (const v of values) pending.set(`${v.device}/${v.point}`, v);
+    flushTimer ??= clock.setTimeout(flush, COALESCE_MS);
+  });
+  events.on(owner, 'device.status', (status) => io.to(ROOM).emit('device.status', status));
+
+  app.addHook('preClose', async () => {
+    events.removeOwner(owner);
+    flushTimer?.cancel();
+    flushTimer = undefined;
+    pending.clear();
+    stopWatchingSessions();
+    io.disconnectSockets(true);
+    // Closes engine.io's clients (WebSocket and long-polling) without closing
+    // app.server, which fastify closes itself.
+    io.engine.close();
+  });
+  app.addHook('onClose', async () => {
+    for (const t of expiryTimers.values()) t.cancel();
+    expiryTimers.clear();
+  });
+
+  return { io };
+}
+
+/** The session from the handshake's `auth.token`, else from the session cookie. */
+function sessionOf(socket: LiveSocket, app: FastifyInstance, sessions: HttpContext['sessions']): Session | undefined {
+  const auth = socket.handshake.auth as LiveAuth | undefined;
+  if (typeof auth?.token === 'string' && auth.token) return sessions.lookup(auth.token);
+  const header = socket.handshake.headers.cookie;
+  return header ? sessions.lookup(app.parseCookie(header)[SESSION_COOKIE]) : undefined;
+}

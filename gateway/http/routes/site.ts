@@ -1,0 +1,63 @@
+import type { FastifyInstance } from 'fastify';
+import type { BuildingConfig, Role, UnitConfig } from '../../config/schema.ts';
+import { DATA_ROLES } from '../access.ts';
+import type { HttpContext } from '../context.ts';
+
+// GET /api/site: the building tree the dashboard draws, with each unit's meters and
+// the point each meter is billed from (the one the dashboard shows).
+
+/** Roles that may see tenants' contact phone numbers; viewers (customer service screens) may not. */
+const CONTACT_ROLES: readonly Role[] = ['operator', 'supervisor', 'finance', 'admin'];
+
+export function registerSiteRoutes(app: FastifyInstance, { services }: HttpContext): void {
+  const { building, profiles } = services.config;
+  const metersByUnit = new Map<string, SiteMeter[]>();
+  for (const m of building.modbus.meters) {
+    const list = metersByUnit.get(m.unit) ?? [];
+    const profile = profiles.get(m.profile);
+    const point = profile?.billing.point ?? '';
+    list.push({ id: m.id, kind: m.kind, point, unit: profile?.points.find((p) => p.id === point)?.unit ?? '' });
+    metersByUnit.set(m.unit, list);
+  }
+  // The tree is fixed for the life of the process (config is frozen), so build it once per audience.
+  const withContacts = siteTree(building, metersByUnit, true);
+  const withoutContacts = siteTree(building, metersByUnit, false);
+
+  app.get('/api/site', { config: { roles: DATA_ROLES } }, async (request) =>
+    CONTACT_ROLES.includes(request.session!.role) ? withContacts : withoutContacts,
+  );
+}
+
+export interface SiteMeter {
+  id: string;
+  kind: 'electricity' | 'water';
+  /** The billing point: the one value per meter the dashboard shows. */
+  point: string;
+  unit: string;
+}
+
+function siteTree(building: BuildingConfig, metersByUnit: Map<string, SiteMeter[]>, contacts: boolean) {
+  return {
+    site: { id: building.site.id, name: building.site.name, timezone: building.site.timezone, demo: building.site.demo },
+    towers: building.towers.map((t) => ({
+      id: t.id,
+      name: t.name,
+      floors: t.floors.map((f) => ({
+        level: f.level,
+        units: f.units.map((u) => ({
+          id: u.id,
+          areaM2: u.areaM2,
+          tenant: tenantView(u, contacts),
+          meters: metersByUnit.get(u.id) ?? [],
+        })),
+      })),
+    })),
+  };
+}
+
+function tenantView(unit: UnitConfig, contacts: boolean) {
+  if (!unit.tenant) return null;
+  const { company, occupancy } = unit.tenant;
+  if (!contacts) return { company, occupancy };
+  return { company, occupancy, contacts: unit.tenant.contacts };
+}

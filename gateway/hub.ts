@@ -1,0 +1,164 @@
+import { resolve } from 'node:path';
+import { systemClock, type Clock } from './clock.ts';
+import type { LoadedConfig } from './config/load.ts';
+import { EventBus } from './events.ts';
+import { LatestValues } from './latest.ts';
+import { createLogger, type Logger } from './log.ts';
+import { Metrics } from './metrics.ts';
+import { down, type Plugin } from './plugin.ts';
+import type { HealthReport, HubServices } from './services.ts';
+import { describeError } from './errors.ts';
+import { EmbeddedBroker } from './broker/embedded.ts';
+import { ModbusDriver } from './drivers/modbus/driver.ts';
+import { MqttSignals } from './drivers/mqtt/signals.ts';
+import { HttpServer } from './http/server.ts';
+import { SqliteRecordStore } from './storage/records.ts';
+import { openTelemetryStore } from './storage/telemetry-factory.ts';
+import { TelemetryWriter } from './storage/telemetry-writer.ts';
+import type { RecordStore, TelemetryStore } from './storage/types.ts';
+import { ModbusMeterSimulator } from '../simulators/modbus-meters.ts';
+import { SignalPanelSimulator } from '../simulators/signal-panel.ts';
+
+export interface HubOptions {
+  config: LoadedConfig;
+  log?: Logger;
+  clock?: Clock;
+  /** Folder of the dashboard's static files. */
+  dashboardDir?: string;
+}
+
+/** Plug-ins without which the hub must not run: it exits with a clear message instead. */
+const ESSENTIAL = new Set(['http']);
+
+/**
+ * The composition root. It builds every plug-in, starts them in order and stops
+ * them in reverse. A plug-in that fails to start is reported in health and does
+ * not take the others down; the records store (opened before anything else) and
+ * the web server are the exceptions.
+ */
+export class Hub {
+  readonly events = new EventBus();
+  readonly metrics = new Metrics();
+  readonly log: Logger;
+  readonly clock: Clock;
+  readonly latest: LatestValues;
+  private records?: RecordStore;
+  private telemetry?: TelemetryStore;
+  private readonly plugins: Plugin[] = [];
+  private readonly started: Plugin[] = [];
+  private readonly failed = new Map<string, string>();
+  private stopping?: Promise<void>;
+  /** The plug-ins tests and the CLI reach into: simulators and the web server. */
+  readonly parts: { modbusSim?: ModbusMeterSimulator; signalSim?: SignalPanelSimulator; modbus?: ModbusDriver; http?: HttpServer; broker?: EmbeddedBroker } = {};
+
+  constructor(private readonly options: HubOptions) {
+    this.log = options.log ?? createLogger();
+    this.clock = options.clock ?? systemClock;
+    this.latest = new LatestValues(this.events);
+  }
+
+  async start(): Promise<void> {
+    const { building } = this.options.config;
+    const dataDir = resolve(building.storage.dataDir);
+    // Records carry money and safety: without them the hub does not run (throws).
+    this.records = SqliteRecordStore.open(dataDir);
+    this.telemetry = openTelemetryStore(building.storage, dataDir);
+    this.records.appendAudit({ actor: 'system', action: 'hub.start', subject: building.site.id, after: { config: this.options.config.file }, at: this.clock.now() });
+    this.latest.start();
+    this.events.onListenerError(({ owner, event, err }) => this.log.error({ owner, event, err: describeError(err) }, 'event listener failed'));
+    this.buildPlugins();
+    for (const plugin of this.plugins) {
+      try {
+        await plugin.start();
+        this.started.push(plugin);
+      } catch (err) {
+        const detail = describeError(err);
+        this.failed.set(plugin.name, detail);
+        this.log.error({ plugin: plugin.name, err: detail }, 'plug-in failed to start');
+        if (ESSENTIAL.has(plugin.name)) {
+          await this.stop();
+          throw err;
+        }
+      }
+    }
+    this.log.info({ health: this.health().status, url: this.parts.http?.url() }, 'hub started');
+  }
+
+  private buildPlugins(): void {
+    const { config } = this.options;
+    const { building } = config;
+    const base = { config, events: this.events, clock: this.clock, log: this.log, metrics: this.metrics };
+    this.plugins.push(new TelemetryWriter({ store: this.telemetry!, events: this.events, clock: this.clock, log: this.log, metrics: this.metrics }));
+
+    const broker = building.broker;
+    let brokerUrl = () => (broker.mode === 'external' ? broker.url : '');
+    if (broker.mode === 'embedded') {
+      const embedded = new EmbeddedBroker({ host: broker.host, port: broker.port, log: this.log });
+      this.parts.broker = embedded;
+      this.plugins.push(embedded);
+      brokerUrl = () => embedded.url();
+    }
+    if (building.simulators.enabled) {
+      this.parts.modbusSim = new ModbusMeterSimulator({ config, clock: this.clock, log: this.log, ephemeralPorts: building.simulators.ephemeralPorts });
+      this.parts.signalSim = new SignalPanelSimulator({ config, url: brokerUrl, clock: this.clock, log: this.log });
+      this.plugins.push(this.parts.modbusSim, this.parts.signalSim);
+    }
+    const sim = this.parts.modbusSim;
+    this.parts.modbus = new ModbusDriver({ ...base, endpointOf: sim ? (busId: string) => sim.endpoints().get(busId) : undefined });
+    this.plugins.push(this.parts.modbus);
+    this.plugins.push(new MqttSignals({
+      ...base,
+      url: brokerUrl,
+      ...(broker.mode === 'external' ? { username: broker.username, password: broker.password, protocolVersion: broker.protocolVersion } : {}),
+    }));
+    this.parts.http = new HttpServer({ services: this.services(), dashboardDir: this.options.dashboardDir });
+    this.plugins.push(this.parts.http);
+  }
+
+  services(): HubServices {
+    return {
+      config: this.options.config, events: this.events, clock: this.clock, log: this.log, metrics: this.metrics,
+      records: this.records!, telemetry: this.telemetry!, latest: this.latest, health: () => this.health(),
+    };
+  }
+
+  /** Stops the plug-ins in reverse order within the grace period; idempotent. */
+  stop(graceMs = 10_000): Promise<void> {
+    this.stopping ??= this.stopAll(graceMs);
+    return this.stopping;
+  }
+
+  private async stopAll(graceMs: number): Promise<void> {
+    const deadline = Date.now() + graceMs;
+    for (const plugin of [...this.started].reverse()) {
+      const left = Math.max(0, deadline - Date.now());
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), left)));
+      try {
+        const result = await Promise.race([plugin.stop().then(() => 'stopped' as const), timeout]);
+        if (result === 'timeout') this.log.warn({ plugin: plugin.name }, 'plug-in did not stop within the grace period');
+      } catch (err) {
+        this.log.warn({ plugin: plugin.name, err: describeError(err) }, 'plug-in failed to stop cleanly');
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+    this.started.length = 0;
+    this.latest.stop();
+    this.records?.appendAudit({ actor: 'system', action: 'hub.stop', subject: this.options.config.building.site.id, at: this.clock.now() });
+    this.records?.close();
+  }
+
+  health(): HealthReport {
+    const components: HealthReport['components'] = {};
+    components.records = this.records ? { status: 'ok', detail: `SQLite schema v${this.records.schemaVersion()}` } : down('not open');
+    for (const plugin of this.plugins) {
+      const failure = this.failed.get(plugin.name);
+      components[plugin.name] = failure ? down(`failed to start: ${failure}`) : plugin.health();
+    }
+    for (const [name, h] of Object.entries(components)) this.metrics.componentUp.set({ component: name }, h.status === 'ok' ? 2 : h.status === 'degraded' ? 1 : 0);
+    const statuses = Object.values(components).map((c) => c.status);
+    const status = components.records?.status === 'down' ? 'down' : statuses.every((s) => s === 'ok') ? 'ok' : 'degraded';
+    return { status, components };
+  }
+}

@@ -1,0 +1,98 @@
+// The bohub command line: start a hub, check a config, export the config schema,
+// hash a password. Nothing else lives here.
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { BohubError, describeError } from './errors.ts';
+import { checkConfig, configJsonSchema, ENV_OVERRIDES, formatIssues, loadConfig } from './config/load.ts';
+import { usersWithDemoPasswords } from './auth/demo-check.ts';
+import { hashPassword } from './auth/passwords.ts';
+import { createLogger } from './log.ts';
+
+const USAGE = `usage:
+  bohub start --config FILE          run the hub for the building in FILE
+  bohub config check FILE            list every problem in FILE (exit 1 if any)
+  bohub config schema [--out FILE]   write the config language's JSON Schema
+  bohub user hash-password           read a password on stdin, print its scrypt hash
+
+environment overrides:
+${ENV_OVERRIDES.map((o) => `  ${o.name.padEnd(26)} ${o.help}`).join('\n')}
+  BOHUB_LOG_LEVEL            pino log level (default info)`;
+
+const EXIT_USAGE = 64;
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { config: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean' } } });
+  const [command, sub, arg] = positionals;
+  if (values.help || !command) return (console.log(USAGE), values.help ? 0 : EXIT_USAGE);
+  if (command === 'start') return start(values.config ?? arg ?? sub);
+  if (command === 'config' && sub === 'check' && arg) return check(arg);
+  if (command === 'config' && sub === 'schema') return schema(values.out);
+  if (command === 'user' && sub === 'hash-password') return hashFromStdin();
+  console.error(USAGE);
+  return EXIT_USAGE;
+}
+
+function check(file: string): number {
+  const result = checkConfig(file);
+  if (result.ok) {
+    const b = result.config.building;
+    const units = b.towers.flatMap((t) => t.floors.flatMap((f) => f.units)).length;
+    console.log(`${file}: ok (${b.towers.length} towers, ${units} units, ${b.modbus.meters.length} meters, ${b.users.length} users)`);
+    return 0;
+  }
+  console.error(`${file}: ${result.issues.length} problem(s)\n${formatIssues(result.issues)}`);
+  return 1;
+}
+
+function schema(out?: string): number {
+  const text = JSON.stringify(configJsonSchema(), null, 2) + '\n';
+  if (out) writeFileSync(out, text);
+  else process.stdout.write(text);
+  return 0;
+}
+
+async function hashFromStdin(): Promise<number> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  const password = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  if (password.length < 10) return (console.error('a password needs at least 10 characters'), 1);
+  console.log(await hashPassword(password));
+  return 0;
+}
+
+async function start(file?: string): Promise<number> {
+  if (!file) return (console.error(USAGE), EXIT_USAGE);
+  const log = createLogger();
+  let hub: import('./hub.ts').Hub;
+  try {
+    const config = loadConfig(file);
+    const stale = await usersWithDemoPasswords(config.building);
+    if (stale.length)
+      throw new BohubError('BOHUB_DEMO_PASSWORD', `users ${stale.join(', ')} still have the published demo passwords; set new ones with \`bohub user hash-password\` (only a site with demo: true may keep them)`);
+    // Loaded only here, so `config check` stays quick and needs no drivers.
+    const { Hub } = await import('./hub.ts');
+    hub = new Hub({ config, log });
+    await hub.start();
+  } catch (err) {
+    // One clear line (or the list of config problems), never a stack trace.
+    console.error(`bohub: cannot start: ${err instanceof BohubError ? err.message : describeError(err)}`);
+    return 1;
+  }
+  await new Promise<void>((resolve) => {
+    const shutdown = (signal: string) => {
+      log.info({ signal }, 'stopping');
+      void hub.stop(10_000).then(resolve);
+    };
+    process.once('SIGINT', shutdown);
+    process.once('SIGTERM', shutdown);
+  });
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(`bohub: ${describeError(err)}`);
+    process.exit(1);
+  },
+);

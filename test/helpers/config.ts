@@ -1,0 +1,40 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parse, stringify } from 'yaml';
+
+export const REPO = resolve(import.meta.dirname, '../..');
+export const DEMO_CONFIG = join(REPO, 'config/demo/building.yaml');
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type RawConfig = any;
+
+/** A fresh temporary folder for one test. */
+export function tempDir(prefix = 'bohub-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/**
+ * Writes a copy of the demo building, changed by `mutate`, into a temporary
+ * folder, and returns its path. devicesDir is made absolute so the copy still
+ * finds the repository's device profiles.
+ */
+export function writeConfig(mutate: (raw: RawConfig) => void = () => {}, dir = tempDir()): string {
+  const raw = parse(readFileSync(DEMO_CONFIG, 'utf8'));
+  raw.devicesDir = join(REPO, 'devices');
+  mutate(raw);
+  const file = join(dir, 'building.yaml');
+  writeFileSync(file, stringify(raw));
+  return file;
+}
+
+/** Shrinks the demo building to its first few units and meters, for quick tests. */
+export function smallBuilding(raw: RawConfig, units = 4): void {
+  const keep = new Set<string>();
+  for (const t of raw.towers) for (const f of t.floors) {
+    f.units = f.units.filter((u: { id: string }) => keep.size < units && keep.add(u.id));
+  }
+  raw.modbus.meters = raw.modbus.meters.filter((m: { unit: string }) => keep.has(m.unit));
+  const buses = new Set(raw.modbus.meters.map((m: { bus: string }) => m.bus));
+  raw.modbus.buses = raw.modbus.buses.filter((b: { id: string }) => buses.has(b.id));
+}
