@@ -51,7 +51,7 @@ type Listener<K extends keyof HubEvents> = (payload: HubEvents[K]) => void;
 
 export class EventBus {
   private readonly emitter = new EventEmitter();
-  private readonly owners = new Map<string, Array<{ event: keyof HubEvents; fn: (p: never) => void }>>();
+  private readonly owners = new Map<string, Array<{ event: keyof HubEvents; fn: (payload: unknown) => void }>>();
 
   constructor() {
     // Every plug-in may listen; the default limit of 10 is a leak detector we do not want here.
@@ -73,7 +73,7 @@ export class EventBus {
     };
     this.emitter.on(event, safe);
     const list = this.owners.get(owner) ?? [];
-    list.push({ event, fn: safe as (p: never) => void });
+    list.push({ event, fn: safe as (payload: unknown) => void });
     this.owners.set(owner, list);
   }
 

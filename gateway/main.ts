@@ -75,7 +75,7 @@ async function start(file?: string): Promise<number> {
     await hub.start();
   } catch (err) {
     // One clear line (or the list of config problems), never a stack trace.
-    console.error(`bohub: cannot start: ${err instanceof BohubError ? err.message : describeError(err)}`);
+    console.error(`bohub: cannot start: ${describeError(err)}`);
     return 1;
   }
   await new Promise<void>((resolve) => {

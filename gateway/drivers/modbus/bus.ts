@@ -1,4 +1,4 @@
-import ModbusRTU from 'modbus-serial';
+import modbusSerial from 'modbus-serial';
 import type { Clock } from '../../clock.ts';
 import type { BusConfig } from '../../config/schema.ts';
 import { BohubError, describeError } from '../../errors.ts';
@@ -37,6 +37,11 @@ export interface ModbusBusOptions {
 }
 
 export type RegisterFunction = 3 | 4;
+
+// modbus-serial is CommonJS: `module.exports` is the client class and `.default`
+// points back at it; under NodeNext TypeScript only sees the class as `.default`.
+const ModbusClient = modbusSerial.default;
+type ModbusRTU = InstanceType<typeof ModbusClient>;
 
 export const DEFAULT_RECONNECT = { initialMs: 1_000, maxMs: 30_000 } as const;
 
@@ -160,7 +165,7 @@ export class ModbusBus {
 
   private async connect(): Promise<ModbusRTU> {
     const cfg = this.opts.config;
-    const client = new ModbusRTU();
+    const client = new ModbusClient();
     // An 'error' event without a listener would crash the process; failures surface as rejected reads.
     client.on('error', () => undefined);
     client.setTimeout(cfg.timeoutMs);
