@@ -71,6 +71,7 @@ export class Hub {
       try {
         await plugin.start();
         this.started.push(plugin);
+        this.log.debug({ plugin: plugin.name }, 'plug-in started');
       } catch (err) {
         const detail = describeError(err);
         this.failed.set(plugin.name, detail);
@@ -137,6 +138,7 @@ export class Hub {
       try {
         const result = await Promise.race([plugin.stop().then(() => 'stopped' as const), timeout]);
         if (result === 'timeout') this.log.warn({ plugin: plugin.name }, 'plug-in did not stop within the grace period');
+        else this.log.debug({ plugin: plugin.name }, 'plug-in stopped');
       } catch (err) {
         this.log.warn({ plugin: plugin.name, err: describeError(err) }, 'plug-in failed to stop cleanly');
       } finally {

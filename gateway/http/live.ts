@@ -54,7 +54,8 @@ export function attachLive(app: FastifyInstance, { services, sessions }: HttpCon
   io.on('connection', (socket) => {
     metrics.socketClients.inc();
     void socket.join(ROOM);
-    const untilExpiry = socket.data.session.expiresAt - clock.now();
+    // Node timers overflow past 2^31-1 ms (~24.8 days); a longer session is re-checked by reconnecting.
+    const untilExpiry = Math.min(socket.data.session.expiresAt - clock.now(), 2 ** 31 - 1);
     expiryTimers.set(socket.id, clock.setTimeout(() => socket.disconnect(true), Math.max(0, untilExpiry)));
     socket.on('disconnect', () => {
       metrics.socketClients.dec();
