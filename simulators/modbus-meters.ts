@@ -5,6 +5,7 @@ import type { LoadedConfig } from '../gateway/config/load.ts';
 import { REGISTER_COUNT, protocolAddress, type DeviceProfile, type PointSpec } from '../gateway/config/profile.ts';
 import type { MeterConfig } from '../gateway/config/schema.ts';
 import { decodePoint, encodePoint, layoutOf } from '../gateway/drivers/modbus/codec.ts';
+import { BohubError } from '../gateway/errors.ts';
 import type { Logger } from '../gateway/log.ts';
 import { down, ok, type ComponentHealth, type Plugin } from '../gateway/plugin.ts';
 
@@ -230,7 +231,9 @@ function listen(vector: IServiceVector, host: string, port: number): Promise<{ m
     const modbus = new ServerTCP(vector, { host, port: (port === 0 ? '0' : port) as number });
     // The bound address is only on the wrapped net.Server.
     const server = (modbus as unknown as { _server: Server })._server;
-    modbus.on('serverError', (err: unknown) => reject(err));
+    modbus.on('serverError', (err: NodeJS.ErrnoException) =>
+      reject(err.code === 'EADDRINUSE' ? new BohubError('BOHUB_PORT_IN_USE', `cannot serve simulated Modbus on ${host}:${port}: the port is in use`, { cause: err }) : err),
+    );
     modbus.on('socketError', () => undefined); // a client hanging up is not our error
     modbus.on('initialized', () => {
       const address = server.address();

@@ -28,7 +28,8 @@ export async function buildApp(services: HubServices, options: AppOptions = {}):
   // counts by address and a forged X-Forwarded-For must not reset it.
   // pino 10's Logger type is wider than fastify's FastifyBaseLogger; the instance is compatible.
   const log = services.log.child({ module: 'http' }) as unknown as FastifyBaseLogger;
-  const app: FastifyInstance = Fastify({ loggerInstance: log, trustProxy: false });
+  // One log line per change of state, not per request: request logging is off; errors are logged below.
+  const app: FastifyInstance = Fastify({ loggerInstance: log, trustProxy: false, disableRequestLogging: true });
   const sessions = new SessionStore(services.clock, services.config.building.web.sessionTtlMinutes);
   const ctx: HttpContext = { services, sessions };
 
