@@ -51,7 +51,7 @@ export class ModbusMeterSimulator implements Plugin {
     const { building, profiles } = this.opts.config;
     for (const meter of building.modbus.meters) this.meters.set(meter.id, new SimulatedMeter(meter, profiles.get(meter.profile)!));
     const log = this.opts.log.child({ module: 'simulators.modbus' });
-    await Promise.all(
+    const results = await Promise.allSettled(
       building.modbus.buses.map(async (bus) => {
         if (bus.transport !== 'tcp') {
           log.info({ bus: bus.id, transport: bus.transport }, 'only tcp buses are simulated; skipping');
@@ -63,10 +63,13 @@ export class ModbusMeterSimulator implements Plugin {
         this.bound.set(bus.id, { host: bus.host, port: server.port });
         this.traffic.set(bus.id, { requests: 0, inFlight: 0, maxInFlight: 0 });
       }),
-    ).catch(async (err) => {
+    );
+    // Wait for every bus before giving up, so no server is left listening.
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) {
       await this.stop();
-      throw err;
-    });
+      throw failed.reason;
+    }
     log.info({ buses: this.bound.size, meters: this.meters.size }, 'simulated Modbus meters listening');
   }
 
@@ -136,7 +139,12 @@ export class ModbusMeterSimulator implements Plugin {
         // Modbus spec §7: 0x0B "gateway target device failed to respond" for a unit
         // id nobody answers to behind this gateway; 0x02 for registers it does not map.
         if (!meter) return cb(modbusException(0x0b), []);
-        const words = meter.registers(fn, addr, length, this.simulatedHours());
+        let words: number[] | undefined;
+        try {
+          words = meter.registers(fn, addr, length, this.simulatedHours());
+        } catch {
+          return cb(modbusException(0x04), []); // a value the profile's type cannot hold: "server device failure"
+        }
         if (!words) return cb(modbusException(0x02), []);
         cb(null, words);
       };
@@ -231,9 +239,10 @@ function listen(vector: IServiceVector, host: string, port: number): Promise<{ m
     const modbus = new ServerTCP(vector, { host, port: (port === 0 ? '0' : port) as number });
     // The bound address is only on the wrapped net.Server.
     const server = (modbus as unknown as { _server: Server })._server;
-    modbus.on('serverError', (err: NodeJS.ErrnoException) =>
-      reject(err.code === 'EADDRINUSE' ? new BohubError('BOHUB_PORT_IN_USE', `cannot serve simulated Modbus on ${host}:${port}: the port is in use`, { cause: err }) : err),
-    );
+    modbus.on('serverError', (error: Error | null) => {
+      const err = error as NodeJS.ErrnoException;
+      reject(err.code === 'EADDRINUSE' ? new BohubError('BOHUB_PORT_IN_USE', `cannot serve simulated Modbus on ${host}:${port}: the port is in use`, { cause: err }) : err);
+    });
     modbus.on('socketError', () => undefined); // a client hanging up is not our error
     modbus.on('initialized', () => {
       const address = server.address();

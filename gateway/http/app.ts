@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import fastifyCookie from '@fastify/cookie';
 import fastifyStatic from '@fastify/static';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import { SessionStore } from '../auth/sessions.ts';
 import type { HubServices } from '../services.ts';
 import { accessHook, sendError } from './access.ts';
@@ -29,7 +29,7 @@ export async function buildApp(services: HubServices, options: AppOptions = {}):
   // pino 10's Logger type is wider than fastify's FastifyBaseLogger; the instance is compatible.
   const log = services.log.child({ module: 'http' }) as unknown as FastifyBaseLogger;
   // One log line per change of state, not per request: request logging is off; errors are logged below.
-  const app: FastifyInstance = Fastify({ loggerInstance: log, trustProxy: false, disableRequestLogging: true });
+  const app: FastifyInstance = Fastify({ loggerInstance: log, trustProxy: false, logController: new LogController({ disableRequestLogging: true }) });
   const sessions = new SessionStore(services.clock, services.config.building.web.sessionTtlMinutes);
   const ctx: HttpContext = { services, sessions };
 

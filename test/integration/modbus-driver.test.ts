@@ -39,10 +39,11 @@ async function startPair(config: LoadedConfig, opts: { responseDelayMs?: number;
   events.on('test', 'meter.values', (v) => values.push(v));
   events.on('test', 'device.status', (s) => statuses.push(s));
   const endpoints = sim.endpoints();
-  const driver = new ModbusDriver({ config, events, clock: systemClock, log: silentLogger, metrics: new Metrics(), endpointOf: (id) => endpoints.get(id), ...opts.driver });
+  const metrics = new Metrics();
+  const driver = new ModbusDriver({ config, events, clock: systemClock, log: silentLogger, metrics, endpointOf: (id) => endpoints.get(id), ...opts.driver });
   running.push(driver);
   await driver.start();
-  return { sim, simClock, driver, values, statuses };
+  return { sim, simClock, driver, values, statuses, metrics };
 }
 
 const valueOf = (batch: { values: PointValue[] }, point: string) => batch.values.find((v) => v.point === point)?.value;
@@ -85,7 +86,7 @@ describe('ModbusDriver against the simulated meters', () => {
   it('a dead meter is reported offline once, logged once, skipped after 3 failures, and does not stall its bus', async () => {
     const lines: Array<{ msg: string; device?: string }> = [];
     const log = pino({ level: 'debug' }, { write: (s: string) => lines.push(JSON.parse(s)) });
-    const { sim, driver, values, statuses } = await startPair(smallConfig(), { driver: { log, breaker: { initialMs: 60_000 } } });
+    const { sim, driver, values, statuses, metrics } = await startPair(smallConfig(), { driver: { log, breaker: { initialMs: 60_000 } } });
     await waitFor('A-0102-E online', () => statuses.some((s) => s.device === 'A-0102-E' && s.status === 'online'));
     sim.setOffline('A-0102-E');
 
@@ -103,6 +104,9 @@ describe('ModbusDriver against the simulated meters', () => {
     const bad = values.filter((b) => b.device === 'A-0102-E' && b.values.every((v) => v.quality === 'bad' && v.value === null));
     expect(bad).toHaveLength(3);
     expect(driver.health()).toEqual({ status: 'degraded', detail: '1 of 7 meters not answering: A-0102-E' });
+    const errors = (await metrics.modbusErrors.get()).values.filter((v) => v.labels.bus === 'A-E1');
+    expect(errors).toEqual([expect.objectContaining({ labels: { bus: 'A-E1', code: 'BOHUB_MODBUS_TIMEOUT' }, value: 3 })]);
+    expect((await metrics.devicesOnline.get()).values.find((v) => v.labels.bus === 'A-E1')?.value).toBe(3);
   });
 
   it('a meter that answers again after the breaker period is reported online once', async () => {
@@ -154,12 +158,24 @@ describe('ModbusDriver against the simulated meters', () => {
   });
 
   it('serves and reads the whole demo building: 272 meters on 6 buses', async () => {
-    const { driver, statuses } = await startPair(demo);
+    const { driver, statuses, metrics } = await startPair(demo);
     await waitFor('all 272 meters online', () => statuses.filter((s) => s.status === 'online').length === 272, 20_000);
     expect(demo.building.modbus.meters).toHaveLength(272);
     expect(driver.health()).toEqual({ status: 'ok', detail: '6 buses connected, 272 meters' });
     const stats = driver.stats();
     expect(Object.values(stats.buses).every((b) => b.connected && b.errors === 0)).toBe(true);
+    // Two block reads per DDSU666 (2000H.., 4000H), one per water meter.
+    const requests = (await metrics.modbusRequests.get()).values.reduce((n, v) => n + v.value, 0);
+    expect(requests).toBeGreaterThanOrEqual(272);
+    expect(requests).toBe(Object.values(stats.buses).reduce((n, b) => n + b.requests, 0));
+  });
+
+  it('the simulator refuses a port that is taken, with BOHUB_PORT_IN_USE', async () => {
+    const port = await freePort();
+    const config = smallConfig({ 'A-E1': port, 'A-W': port });
+    const sim = new ModbusMeterSimulator({ config, clock: new ManualClock(), log: silentLogger });
+    running.push(sim);
+    await expect(sim.start()).rejects.toMatchObject({ code: 'BOHUB_PORT_IN_USE' });
   });
 
   it('stop() is idempotent, cancels its timers and closes the connections', async () => {
