@@ -38,3 +38,19 @@ export function smallBuilding(raw: RawConfig, units = 4): void {
   const buses = new Set(raw.modbus.meters.map((m: { bus: string }) => m.bus));
   raw.modbus.buses = raw.modbus.buses.filter((b: { id: string }) => buses.has(b.id));
 }
+
+/**
+ * A small copy of the demo building for an in-process hub: free ports for the
+ * web server, broker and simulated buses, a fresh data folder, quick polls.
+ */
+export function hubTestConfig(units: number, extra: (raw: RawConfig) => void = () => {}): string {
+  return writeConfig((raw) => {
+    smallBuilding(raw, units);
+    for (const b of raw.modbus.buses) b.pollIntervalMs = 300;
+    raw.web.port = 0;
+    raw.broker.port = 0;
+    raw.storage.dataDir = tempDir();
+    raw.simulators.ephemeralPorts = true;
+    extra(raw);
+  });
+}

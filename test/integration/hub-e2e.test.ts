@@ -4,7 +4,7 @@ import { loadConfig } from '../../gateway/config/load.ts';
 import type { PointValue } from '../../gateway/events.ts';
 import { Hub } from '../../gateway/hub.ts';
 import { silentLogger } from '../../gateway/log.ts';
-import { smallBuilding, tempDir, writeConfig } from '../helpers/config.ts';
+import { hubTestConfig } from '../helpers/config.ts';
 import { waitFor } from '../helpers/ports.ts';
 
 // The foundation's slice, end to end and nothing faked: a simulated meter is read
@@ -17,15 +17,7 @@ describe('the hub, end to end', () => {
   const meter = 'A-0101-E';
 
   beforeAll(async () => {
-    const file = writeConfig((raw) => {
-      smallBuilding(raw, 6);
-      for (const b of raw.modbus.buses) b.pollIntervalMs = 300;
-      raw.web.port = 0;
-      raw.broker.port = 0;
-      raw.storage.dataDir = tempDir();
-      raw.simulators.ephemeralPorts = true;
-      raw.simulators.speedup = 3600;
-    });
+    const file = hubTestConfig(6, (raw) => (raw.simulators.speedup = 3600));
     hub = new Hub({ config: loadConfig(file, {}), log: silentLogger });
     await hub.start();
     base = hub.parts.http!.url();

@@ -7,19 +7,10 @@ import { loadConfig } from '../../gateway/config/load.ts';
 import { Hub } from '../../gateway/hub.ts';
 import { silentLogger } from '../../gateway/log.ts';
 import { SqliteRecordStore } from '../../gateway/storage/records.ts';
-import { smallBuilding, tempDir, writeConfig } from '../helpers/config.ts';
+import { hubTestConfig, tempDir, type RawConfig } from '../helpers/config.ts';
 import { freePort, waitFor } from '../helpers/ports.ts';
 
-const building = (extra: (raw: any) => void = () => {}) =>
-  loadConfig(writeConfig((raw) => {
-    smallBuilding(raw, 2);
-    for (const b of raw.modbus.buses) b.pollIntervalMs = 200;
-    raw.web.port = 0;
-    raw.broker.port = 0;
-    raw.storage.dataDir = tempDir();
-    raw.simulators.ephemeralPorts = true;
-    extra(raw);
-  }), {});
+const building = (extra?: (raw: RawConfig) => void) => loadConfig(hubTestConfig(2, extra), {});
 
 describe('hub lifecycle', () => {
   let hub: Hub | undefined;
