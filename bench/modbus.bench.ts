@@ -55,7 +55,7 @@ function driverFor(config: LoadedConfig, sim?: ModbusMeterSimulator, events = ne
 async function requestsPerSweep(): Promise<void> {
   progress('modbus: requests in one poll sweep of the demo building');
   const config = loadConfig(hubTestConfig(1000, (raw) => {
-    for (const b of raw.modbus.buses) b.pollIntervalMs = 3_600_000; // one sweep only
+    for (const b of raw.modbus.buses) b.fastPollMs = b.slowPollMs = 3_600_000; // one sweep only
   }), {});
   const sim = new ModbusMeterSimulator({ config, clock: systemClock, log: silentLogger, ephemeralPorts: true });
   await sim.start();
@@ -104,7 +104,7 @@ async function registersPerSecond(): Promise<void> {
 /** 125-register reads of unit ids 1..247 in turn, on one connection, for a fixed time. */
 async function oursRegistersPerSecond(port: number): Promise<number> {
   const bus = new ModbusBus({
-    config: { id: 'bench', transport: 'tcp', host: '127.0.0.1', port, timeoutMs: 1000, interFrameDelayMs: 0, pollIntervalMs: 1000 } as never,
+    config: { id: 'bench', transport: 'tcp', host: '127.0.0.1', port, timeoutMs: 1000, interFrameDelayMs: 0, fastPollMs: 1000, slowPollMs: 1000, retries: 0, staleAfterPolls: 3 },
     clock: systemClock, log: silentLogger, metrics: new Metrics(),
   });
   await bus.open();
@@ -150,7 +150,7 @@ async function concurrentSweep(): Promise<void> {
   const { child } = await startServer('register-bank', ['10', ...ports.map(String)], 1);
   const config = loadConfig(hubTestConfig(1000, (raw) => {
     raw.simulators.enabled = false;
-    raw.modbus.buses = ports.map((port, i) => ({ id: `G${i}`, transport: 'tcp', host: '127.0.0.1', port, timeoutMs: 1000, interFrameDelayMs: 0, pollIntervalMs: 3_600_000 }));
+    raw.modbus.buses = ports.map((port, i) => ({ id: `G${i}`, transport: 'tcp', host: '127.0.0.1', port, timeoutMs: 1000, interFrameDelayMs: 0, fastPollMs: 3_600_000, slowPollMs: 3_600_000 }));
     raw.modbus.meters = raw.modbus.meters.filter((m: { kind: string }) => m.kind === 'electricity').slice(0, 8).map((m: object, i: number) => ({ ...m, bus: `G${i}`, unitId: 1 }));
   }), {});
   const driver = driverFor(config);

@@ -14,6 +14,8 @@ export interface PointValue {
   value: number | null;
   unit: string;
   quality: Quality;
+  /** Why the quality is not 'good', e.g. "suspect zero" or the failed read's error. */
+  error?: string;
   /** ms since epoch, when the device was read (or the source says the event happened). */
   sourceTime: number;
 }

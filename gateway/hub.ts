@@ -105,7 +105,12 @@ export class Hub {
       this.plugins.push(this.parts.modbusSim, this.parts.signalSim);
     }
     const sim = this.parts.modbusSim;
-    this.parts.modbus = new ModbusDriver({ ...base, endpointOf: sim ? (busId: string) => sim.endpoints().get(busId) : undefined });
+    // Simulated buses may listen on ephemeral ports or on a pty made at start.
+    const simulatedEndpoint = (busId: string) => {
+      const rtu = building.modbus.buses.find((b) => b.id === busId)?.transport === 'rtu';
+      return rtu ? { path: sim!.serialPathOf(busId) } : sim!.endpoints().get(busId);
+    };
+    this.parts.modbus = new ModbusDriver({ ...base, endpointOf: sim ? simulatedEndpoint : undefined });
     this.plugins.push(this.parts.modbus);
     this.plugins.push(new MqttSignals({
       ...base,

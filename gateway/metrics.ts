@@ -1,4 +1,4 @@
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /**
  * The hub's Prometheus metrics (served at GET /metrics). One registry per hub, so
@@ -9,6 +9,20 @@ export class Metrics {
 
   readonly modbusRequests = new Counter({ name: 'bohub_modbus_requests_total', help: 'Modbus read transactions sent', labelNames: ['bus'], registers: [this.registry] });
   readonly modbusErrors = new Counter({ name: 'bohub_modbus_errors_total', help: 'Modbus transactions that failed, by error code', labelNames: ['bus', 'code'], registers: [this.registry] });
+  readonly modbusDeviceRequests = new Counter({ name: 'bohub_modbus_device_requests_total', help: 'Modbus read transactions sent, per device (retries included)', labelNames: ['bus', 'device'], registers: [this.registry] });
+  readonly modbusDeviceErrors = new Counter({
+    name: 'bohub_modbus_device_errors_total',
+    help: 'Failed Modbus transactions per device, by kind: timeout, exception_0xNN, crc, malformed, connect',
+    labelNames: ['bus', 'device', 'kind'],
+    registers: [this.registry],
+  });
+  readonly modbusRoundTrip = new Histogram({
+    name: 'bohub_modbus_round_trip_seconds',
+    help: 'Time from sending a Modbus request to its answer, per bus (answered transactions only)',
+    labelNames: ['bus'],
+    buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
   readonly devicesOnline = new Gauge({ name: 'bohub_devices_online', help: 'Devices answering their polls', labelNames: ['bus'], registers: [this.registry] });
   readonly telemetryWritten = new Counter({ name: 'bohub_telemetry_points_written_total', help: 'Telemetry points stored', labelNames: ['backend'], registers: [this.registry] });
   readonly telemetryErrors = new Counter({ name: 'bohub_telemetry_write_errors_total', help: 'Telemetry batches that failed to store', labelNames: ['backend'], registers: [this.registry] });

@@ -51,12 +51,14 @@ const towers = ['A', 'B'].map((t) => ({
   ],
 }));
 
-// Two electricity buses per tower (floors 1-6 and 7-12) and one water bus, each a
-// RS-485 line behind a Modbus TCP gateway (serial device server).
+// Two electricity buses per tower (floors 1-6 and 7-12), each an RS-485 line behind
+// a Modbus TCP gateway, and one water bus per tower behind a serial device server
+// that passes RTU frames through (rtu-over-tcp). The demo polls faster than a real
+// site (defaults: fast 5 s, slow 60 s) so the first page visibly moves.
 const buses = towers.flatMap((t, ti) =>
   ['E1', 'E2', 'W'].map((suffix, bi) => ({
-    id: `${t.id}-${suffix}`, transport: 'tcp', host: '127.0.0.1', port: 15020 + ti * 3 + bi + 1,
-    timeoutMs: 500, interFrameDelayMs: 0, pollIntervalMs: 5000,
+    id: `${t.id}-${suffix}`, transport: suffix === 'W' ? 'rtu-over-tcp' : 'tcp', host: '127.0.0.1', port: 15020 + ti * 3 + bi + 1,
+    timeoutMs: 500, interFrameDelayMs: 0, fastPollMs: 2000, slowPollMs: 5000,
   })),
 );
 

@@ -24,6 +24,10 @@ export function crossCheck(b: BuildingConfig, profiles: ReadonlyMap<string, Devi
   });
 
   const buses = uniqueIds(b.modbus.buses, 'modbus.buses', 'bus', add);
+  b.modbus.buses.forEach((bus, i) => {
+    // Slow points are read together with a fast cycle, so they cannot be read more often.
+    if (bus.slowPollMs < bus.fastPollMs) add(`modbus.buses[${i}].slowPollMs`, `${bus.slowPollMs} ms is shorter than fastPollMs (${bus.fastPollMs} ms)`);
+  });
   uniqueIds(b.modbus.meters, 'modbus.meters', 'meter', add);
   const addresses = new Set<string>();
   b.modbus.meters.forEach((m, i) => {

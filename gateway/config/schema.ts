@@ -37,6 +37,9 @@ const unit = z.object({
 const floor = z.object({ level: z.number().int(), units: z.array(unit) });
 const tower = z.object({ id, name: bilingual, floors: z.array(floor).min(1) });
 
+export const DEFAULT_FAST_POLL_MS = 5_000;
+export const DEFAULT_SLOW_POLL_MS = 60_000;
+
 const bus = z.discriminatedUnion('transport', [
   z.object({ id, transport: z.literal('tcp'), host: z.string().min(1), port }),
   z.object({ id, transport: z.literal('rtu-over-tcp'), host: z.string().min(1), port }),
@@ -52,7 +55,14 @@ const bus = z.discriminatedUnion('transport', [
     timeoutMs: z.number().int().positive().default(1000),
     /** Silence between transactions; serial lines need it (Modbus over serial line §2.5.1.1, t3.5). */
     interFrameDelayMs: z.number().int().min(0).default(0),
-    pollIntervalMs: z.number().int().positive().default(10_000),
+    /** Poll class 'fast' (status values): how often each meter's fast points are read. */
+    fastPollMs: z.number().int().positive().default(DEFAULT_FAST_POLL_MS),
+    /** Poll class 'slow' (energy, volume): how often each meter's slow points are read. */
+    slowPollMs: z.number().int().positive().default(DEFAULT_SLOW_POLL_MS),
+    /** Extra attempts for a request that timed out or failed before it counts as a device failure. */
+    retries: z.number().int().min(0).max(5).default(1),
+    /** A point not read well for this many of its poll intervals is republished as 'stale'. */
+    staleAfterPolls: z.number().int().min(1).default(3),
   }),
 );
 
@@ -133,20 +143,45 @@ const broker = z.discriminatedUnion('mode', [
   }),
 ]);
 
+const MiB = 1024 * 1024;
+
+/** Settings both telemetry backends share: the writer's disk spool, and how long each resolution is kept. */
+const telemetryCommon = {
+  /**
+   * Bytes the disk spool (dataDir/telemetry-spool) may hold while the store cannot
+   * be reached; beyond it the oldest telemetry is dropped and counted. 256 MiB is
+   * about 45 minutes at 5,000 points/s, or days for a typical building.
+   */
+  spoolMaxBytes: z.number().int().min(MiB).default(256 * MiB),
+  /** Raw points are kept this long. */
+  rawRetentionDays: z.number().int().positive().default(30),
+  /** 1-minute rollups (mean, min, max, count) are kept this long. */
+  rollup1mRetentionDays: z.number().int().positive().default(365),
+  /** 1-hour rollups are kept this long. */
+  rollup1hRetentionDays: z.number().int().positive().default(3650),
+};
+
 const storage = z.object({
   dataDir: z.string().default('./data'),
   telemetry: z
     .discriminatedUnion('backend', [
-      z.object({ backend: z.literal('embedded') }),
+      z.object({ backend: z.literal('embedded'), ...telemetryCommon }),
       z.object({
         backend: z.literal('influxdb'),
+        /** Any server with the InfluxDB v1 write and query API. */
         url: z.string().url(),
         database: z.string().min(1),
         username: z.string().optional(),
         password: z.string().optional(),
+        ...telemetryCommon,
       }),
     ])
-    .default({ backend: 'embedded' }),
+    .superRefine((t, ctx) => {
+      // A coarser resolution is read for ranges a finer one no longer holds, so it must be kept at least as long.
+      if (t.rollup1mRetentionDays < t.rawRetentionDays) ctx.addIssue({ code: 'custom', path: ['rollup1mRetentionDays'], message: `must be at least rawRetentionDays (${t.rawRetentionDays})` });
+      if (t.rollup1hRetentionDays < t.rollup1mRetentionDays) ctx.addIssue({ code: 'custom', path: ['rollup1hRetentionDays'], message: `must be at least rollup1mRetentionDays (${t.rollup1mRetentionDays})` });
+    })
+    .prefault({ backend: 'embedded' }),
 });
 
 const web = z.object({
@@ -187,7 +222,7 @@ export const buildingSchema = z.object({
   billing: billingCalendar.default({ readingDay: 25, noticeDay: 1, paymentDueDay: 5, reminderDay: 18, dunningDay: 23 }),
   users: z.array(user).min(1),
   broker: broker.default({ mode: 'embedded', host: '127.0.0.1', port: 1883 }),
-  storage: storage.default({ dataDir: './data', telemetry: { backend: 'embedded' } }),
+  storage: storage.prefault({}),
   web: web.default({ host: '127.0.0.1', port: 8080, sessionTtlMinutes: 720, loginAttemptsPerMinute: 5 }),
   simulators: simulators.default({ enabled: false, ephemeralPorts: false, speedup: 60 }),
 });

@@ -46,7 +46,7 @@ export function smallBuilding(raw: RawConfig, units = 4): void {
 export function hubTestConfig(units: number, extra: (raw: RawConfig) => void = () => {}): string {
   return writeConfig((raw) => {
     smallBuilding(raw, units);
-    for (const b of raw.modbus.buses) b.pollIntervalMs = 300;
+    for (const b of raw.modbus.buses) b.fastPollMs = b.slowPollMs = 300;
     raw.web.port = 0;
     raw.broker.port = 0;
     raw.storage.dataDir = tempDir();

@@ -17,8 +17,8 @@ import { freePort, waitFor } from '../helpers/ports.ts';
 const demo = loadConfig('config/demo/building.yaml');
 
 /** The demo building with a small, fast Modbus section: 4 electricity meters on A-E1, 3 water meters on A-W. */
-function smallConfig(ports: Partial<Record<'A-E1' | 'A-W', number>> = {}): LoadedConfig {
-  const bus = (id: 'A-E1' | 'A-W'): BusConfig => ({ id, transport: 'tcp', host: '127.0.0.1', port: ports[id] ?? 0, timeoutMs: 300, interFrameDelayMs: 0, pollIntervalMs: 150 });
+function smallConfig(ports: Partial<Record<'A-E1' | 'A-W', number>> = {}, tuning: Partial<BusConfig> = {}): LoadedConfig {
+  const bus = (id: 'A-E1' | 'A-W'): BusConfig => ({ id, transport: 'tcp', host: '127.0.0.1', port: ports[id] ?? 0, timeoutMs: 300, interFrameDelayMs: 0, fastPollMs: 150, slowPollMs: 150, retries: 0, staleAfterPolls: 3, ...tuning } as BusConfig);
   const on = (busId: string, n: number): MeterConfig[] => demo.building.modbus.meters.filter((m) => m.bus === busId).slice(0, n);
   return { ...demo, building: { ...demo.building, modbus: { buses: [bus('A-E1'), bus('A-W')], meters: [...on('A-E1', 4), ...on('A-W', 3)] } } };
 }
@@ -107,6 +107,25 @@ describe('ModbusDriver against the simulated meters', () => {
     const errors = (await metrics.modbusErrors.get()).values.filter((v) => v.labels.bus === 'A-E1');
     expect(errors).toEqual([expect.objectContaining({ labels: { bus: 'A-E1', code: 'BOHUB_MODBUS_TIMEOUT' }, value: 3 })]);
     expect((await metrics.devicesOnline.get()).values.find((v) => v.labels.bus === 'A-E1')?.value).toBe(3);
+  });
+
+  it('a slow point of a meter the breaker skips is republished once as stale, with its last value', async () => {
+    // Energy is read every second; fast reads fail three times within that second,
+    // the breaker opens, and no read of energy fails: it just grows old.
+    const config = smallConfig({}, { timeoutMs: 100, fastPollMs: 100, slowPollMs: 1_000 });
+    const { sim, driver, values } = await startPair(config, { driver: { breaker: { initialMs: 60_000 } } });
+    const first = await waitFor('a good energy reading', () => values.find((b) => b.device === 'A-0101-E' && b.values.some((v) => v.point === 'energy_import' && v.quality === 'good')));
+    sim.setOffline('A-0101-E');
+    await waitFor('breaker open', () => driver.stats().devices['A-0101-E']!.consecutiveFailures === 3);
+    const energy = () => values.filter((b) => b.device === 'A-0101-E').flatMap((b) => b.values.filter((v) => v.point === 'energy_import'));
+    const stale = await waitFor('energy stale', () => energy().find((v) => v.quality === 'stale'), 5_000);
+    const good = energy().filter((v) => v.quality === 'good').at(-1)!;
+    expect(stale).toMatchObject({ value: good.value, sourceTime: good.sourceTime, error: expect.stringMatching(/^last good read \d+ s ago/) });
+    expect(stale.sourceTime).toBeGreaterThanOrEqual(first.values[0]!.sourceTime);
+    await new Promise((r) => setTimeout(r, 400));
+    expect(energy().filter((v) => v.quality === 'stale')).toHaveLength(1); // once per transition
+    // Its fast points failed outright: they are bad, not stale.
+    expect(values.filter((b) => b.device === 'A-0101-E').flatMap((b) => b.values).filter((v) => v.point === 'voltage').at(-1)).toMatchObject({ quality: 'bad', value: null });
   });
 
   it('a meter that answers again after the breaker period is reported online once', async () => {

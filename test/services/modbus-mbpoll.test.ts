@@ -1,17 +1,19 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../gateway/clock.ts';
 import { loadConfig } from '../../gateway/config/load.ts';
 import { silentLogger } from '../../gateway/log.ts';
 import { ModbusMeterSimulator } from '../../simulators/modbus-meters.ts';
+import { smallBuilding, writeConfig } from '../helpers/config.ts';
 import { describeWithProgram, whichProgram } from '../helpers/programs.ts';
 
 // Our simulator read by a real, independent Modbus master: mbpoll. The simulator's
 // clock is a ManualClock, so its registers hold still while mbpoll reads them.
 
 const run = promisify(execFile);
-const demo = loadConfig('config/demo/building.yaml');
+// mbpoll speaks Modbus TCP, so the demo's rtu-over-tcp water buses are served as plain TCP here.
+const demo = loadConfig(writeConfig((raw) => raw.modbus.buses.forEach((b: { transport: string }) => (b.transport = 'tcp'))), {});
 
 describeWithProgram(whichProgram('mbpoll'), 'the Modbus simulator read by mbpoll', 'mbpoll', (mbpoll) => {
   const clock = new ManualClock();
@@ -67,5 +69,40 @@ describeWithProgram(whichProgram('mbpoll'), 'the Modbus simulator read by mbpoll
     // libmodbus' wording for exceptions 0x0B and 0x02 (a timeout would say "Connection timed out").
     expect(await stderrOf('200', '0')).toMatch(/Target device failed to respond/);
     expect(await stderrOf('1', '100')).toMatch(/Illegal data address/);
+  });
+
+  describe('an Eastron SDM630 (input registers, function 04) on a TCP bus', () => {
+    const config = loadConfig(
+      writeConfig((raw) => {
+        smallBuilding(raw, 1);
+        const meter = raw.modbus.meters.find((m: { kind: string }) => m.kind === 'electricity');
+        Object.assign(meter, { profile: 'eastron-sdm630', serial: 'SDM630-TEST' });
+      }),
+    );
+    const meter = config.building.modbus.meters.find((m) => m.profile === 'eastron-sdm630')!;
+    const sdmClock = new ManualClock();
+    const sdm = new ModbusMeterSimulator({ config, clock: sdmClock, log: silentLogger, ephemeralPorts: true });
+    beforeAll(async () => {
+      await sdm.start();
+      sdmClock.advance(3 * 3_600_000);
+    });
+    afterAll(() => sdm.stop());
+
+    /** -t 3:float: the input register table; -0 protocol addresses as in the manual's hex column. */
+    async function readInput(address: number, count: number): Promise<number[]> {
+      const { port } = sdm.endpoints().get(meter.bus)!;
+      const { stdout } = await run(mbpoll, ['-m', 'tcp', '-a', String(meter.unitId), '-0', '-r', String(address), '-c', String(count), '-t', '3:float', '-B', '-1', '-o', '2', '-p', String(port), '127.0.0.1']);
+      return [...stdout.matchAll(/^\[\d+\]:\s+(-?[\d.e+-]+)/gm)].map((m) => Number(m[1]));
+    }
+
+    it('reads total import kWh at 30073 (0x0048) as the profile defines it', async () => {
+      const [energy] = await readInput(0x0048, 1);
+      expect(energy).toBe(g(sdm.meterValue(meter.id, 'energy_import')));
+      expect(energy).toBeGreaterThan(1000);
+    });
+
+    it('reads the phase currents 30007..30011 (0x0006..0x000A) as the profile defines them', async () => {
+      expect(await readInput(0x0006, 3)).toEqual(['current_a', 'current_b', 'current_c'].map((p) => g(sdm.meterValue(meter.id, p))));
+    });
   });
 });

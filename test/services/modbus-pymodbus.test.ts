@@ -37,7 +37,7 @@ describeWithProgram(pymodbusPython(), 'ModbusDriver against a pymodbus 3.0 serve
       building: {
         ...demo.building,
         modbus: {
-          buses: [{ id: 'PY', transport: 'tcp', host: '127.0.0.1', port, timeoutMs: 1000, interFrameDelayMs: 0, pollIntervalMs: 60_000 }],
+          buses: [{ id: 'PY', transport: 'tcp', host: '127.0.0.1', port, timeoutMs: 1000, interFrameDelayMs: 0, fastPollMs: 60_000, slowPollMs: 60_000, retries: 0, staleAfterPolls: 3 }],
           meters: [
             { ...e, id: 'PY-E', bus: 'PY', unitId: 1 },
             { ...w, id: 'PY-W', bus: 'PY', unitId: 2 },

@@ -44,7 +44,7 @@ describe('byte and word order', () => {
   });
 
   it('a point without its own order takes the profile default', () => {
-    const point = { id: 'x', name: 'x', function: 3 as const, address: 0, type: 'u32' as const, scale: 1, offset: 0, unit: '' };
+    const point = { id: 'x', name: 'x', function: 3 as const, address: 0, type: 'u32' as const, scale: 1, offset: 0, unit: '', poll: 'fast' as const };
     expect(layoutOf({ byteOrder: 'big', wordOrder: 'little' }, point).wordOrder).toBe('little');
     expect(layoutOf({ byteOrder: 'big', wordOrder: 'little' }, { ...point, wordOrder: 'big' }).wordOrder).toBe('big');
   });

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { planReads, registersOf } from '../../gateway/drivers/modbus/planner.ts';
+import { planPollClasses, planReads, registersOf } from '../../gateway/drivers/modbus/planner.ts';
 import type { DataType, PointSpec } from '../../gateway/config/profile.ts';
 import { loadProfiles } from '../../gateway/config/load.ts';
 
-const pt = (id: string, address: number, type: DataType = 'u16', fn: 3 | 4 = 3): PointSpec => ({ id, name: id, function: fn, address, type, scale: 1, offset: 0, unit: '' });
+const pt = (id: string, address: number, type: DataType = 'u16', fn: 3 | 4 = 3, poll: 'fast' | 'slow' = 'fast'): PointSpec => ({ id, name: id, function: fn, address, type, scale: 1, offset: 0, unit: '', poll });
 const shape = (blocks: ReturnType<typeof planReads>) => blocks.map((b) => ({ fn: b.function, address: b.address, count: b.count, points: b.points.map((p) => `${p.point.id}@${p.offset}`) }));
 
 describe('planReads', () => {
@@ -72,5 +72,28 @@ describe('planReads', () => {
   it('registersOf cuts a point out of its block', () => {
     const [block] = planReads([pt('a', 10), pt('b', 12, 'u32')], { manualBase: 0 });
     expect(registersOf(block!.points[1]!, [1, 2, 3, 4])).toEqual([3, 4]);
+  });
+});
+
+describe('planPollClasses', () => {
+  it('plans the fast points alone, and every point together for a cycle where slow ones are due', () => {
+    const plan = planPollClasses([pt('volume', 1, 'u32', 3, 'slow'), pt('flow', 3), pt('battery', 4)], { manualBase: 1 });
+    expect(shape(plan.fast)).toEqual([{ fn: 3, address: 2, count: 2, points: ['flow@0', 'battery@1'] }]);
+    // Reading everything costs one request, as it did before poll classes.
+    expect(shape(plan.all)).toEqual([{ fn: 3, address: 0, count: 4, points: ['volume@0', 'flow@2', 'battery@3'] }]);
+  });
+
+  it('the DDSU666 reads 2000H.. every fast cycle and adds 4000H when energy is due', () => {
+    const { profiles } = loadProfiles(new URL('../../devices', import.meta.url).pathname);
+    const ddsu = profiles.get('chint-ddsu666')!;
+    const plan = planPollClasses(ddsu.points, { manualBase: ddsu.manualBase });
+    expect(plan.fast.map((b) => [b.address, b.count])).toEqual([[0x2000, 16]]);
+    expect(plan.all.map((b) => [b.address, b.count])).toEqual([[0x2000, 16], [0x4000, 2]]);
+  });
+
+  it('a device with only slow points has no fast reads; with only fast points both plans are the same', () => {
+    expect(planPollClasses([pt('e', 0, 'u32', 3, 'slow')], { manualBase: 0 }).fast).toEqual([]);
+    const onlyFast = planPollClasses([pt('a', 0), pt('b', 1)], { manualBase: 0 });
+    expect(onlyFast.fast).toBe(onlyFast.all);
   });
 });

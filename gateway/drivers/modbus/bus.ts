@@ -4,6 +4,7 @@ import type { BusConfig } from '../../config/schema.ts';
 import { BohubError, describeError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import type { Metrics } from '../../metrics.ts';
+import { checkRegisterReply, errorKind, toBohubError } from './errors.ts';
 
 // One connection per bus, and one transaction at a time on it. Behind a Modbus TCP
 // gateway sits an RS-485 line where only one request may be outstanding: a server
@@ -11,10 +12,8 @@ import type { Metrics } from '../../metrics.ts';
 // "only one master ... one transaction at a time"). Home Assistant keeps one lock
 // per bus for the same reason (modbus.py).
 
-export interface BusEndpoint {
-  host: string;
-  port: number;
-}
+/** Where to reach a bus instead of its configured address: a TCP endpoint, or a serial device (a simulator's pty). */
+export type BusEndpoint = { host: string; port: number } | { path: string };
 
 export interface BusStats {
   connected: boolean;
@@ -78,11 +77,13 @@ export class ModbusBus {
 
   /**
    * Reads `count` registers (function 3 holding, 4 input) from one unit. Queued
-   * behind every earlier transaction on this bus. Rejects with a BohubError:
-   * BOHUB_MODBUS_TIMEOUT, BOHUB_MODBUS_EXCEPTION or BOHUB_MODBUS_CONNECT.
+   * behind every earlier transaction on this bus. Resolves only with exactly `count`
+   * registers; rejects with a BohubError: BOHUB_MODBUS_TIMEOUT, BOHUB_MODBUS_EXCEPTION
+   * (an exception answer, a CRC error or a malformed reply) or BOHUB_MODBUS_CONNECT.
+   * `device` labels the per-device metrics.
    */
-  read(unitId: number, fn: RegisterFunction, address: number, count: number): Promise<number[]> {
-    return this.enqueue(() => this.transact(unitId, fn, address, count));
+  read(unitId: number, fn: RegisterFunction, address: number, count: number, device = `unit-${unitId}`): Promise<number[]> {
+    return this.enqueue(() => this.transact(unitId, fn, address, count, device));
   }
 
   /** Closes the connection; queued reads fail with BOHUB_MODBUS_CONNECT. Idempotent. */
@@ -114,18 +115,31 @@ export class ModbusBus {
     return new Promise((resolve) => this.opts.clock.setTimeout(resolve, ms));
   }
 
-  private async transact(unitId: number, fn: RegisterFunction, address: number, count: number): Promise<number[]> {
-    const client = await this.ensureConnected();
+  private async transact(unitId: number, fn: RegisterFunction, address: number, count: number, device: string): Promise<number[]> {
+    const where = `bus ${this.id} unit ${unitId} fc${fn} @${address}+${count}`;
+    let client: ModbusRTU;
+    try {
+      client = await this.ensureConnected();
+    } catch (err) {
+      this.opts.metrics.modbusDeviceErrors.inc({ bus: this.id, device, kind: 'connect' });
+      throw err;
+    }
     client.setID(unitId);
     this.requests++;
     this.opts.metrics.modbusRequests.inc({ bus: this.id });
+    this.opts.metrics.modbusDeviceRequests.inc({ bus: this.id, device });
+    const sentAt = performance.now();
     try {
       const res = fn === 3 ? await client.readHoldingRegisters(address, count) : await client.readInputRegisters(address, count);
-      return res.data;
+      this.opts.metrics.modbusRoundTrip.observe({ bus: this.id }, (performance.now() - sentAt) / 1000);
+      return checkRegisterReply(res, count, where);
     } catch (err) {
-      const where = `bus ${this.id} unit ${unitId} fc${fn} @${address}+${count}`;
-      const error = toBohubError(err, where, 'BOHUB_MODBUS_EXCEPTION');
+      const error = toBohubError(err, where, 'BOHUB_MODBUS_MALFORMED');
       this.countError(error);
+      const kind = errorKind(error);
+      this.opts.metrics.modbusDeviceErrors.inc({ bus: this.id, device, kind });
+      // An exception or a malformed frame is still an answer; its round trip counts.
+      if (kind !== 'timeout' && kind !== 'connect') this.opts.metrics.modbusRoundTrip.observe({ bus: this.id }, (performance.now() - sentAt) / 1000);
       // A timeout or an exception is one device's problem; the connection stays.
       if (error.code === 'BOHUB_MODBUS_CONNECT') this.dropConnection(client, error);
       throw error;
@@ -169,13 +183,18 @@ export class ModbusBus {
     // An 'error' event without a listener would crash the process; failures surface as rejected reads.
     client.on('error', () => undefined);
     client.setTimeout(cfg.timeoutMs);
-    const { host, port } = this.opts.endpoint ?? ('host' in cfg ? { host: cfg.host, port: cfg.port } : { host: '', port: 0 });
+    const endpoint = this.opts.endpoint;
+    const { host, port } = endpoint && 'host' in endpoint ? endpoint : 'host' in cfg ? cfg : { host: '', port: 0 };
+    const path = endpoint && 'path' in endpoint ? endpoint.path : 'path' in cfg ? cfg.path : '';
     const connecting =
       cfg.transport === 'tcp'
         ? client.connectTCP(host, { port, timeout: cfg.timeoutMs })
         : cfg.transport === 'rtu-over-tcp'
-          ? client.connectTcpRTUBuffered(host, { port })
-          : client.connectRTUBuffered(cfg.path, { baudRate: cfg.baudRate, parity: cfg.parity });
+          ? // A transparent serial device server passes RTU frames (address, PDU, CRC;
+            // Modbus over Serial Line §2.5.1) through unchanged. modbus-serial's
+            // "telnet" port speaks exactly that; its "TcpRTUBuffered" port speaks MBAP.
+            client.connectTelnet(host, { port })
+          : client.connectRTUBuffered(path, { baudRate: cfg.baudRate, parity: cfg.parity });
     // A host that drops SYNs would leave connect() pending; bound it by the bus timeout.
     let guard: { cancel(): void } | undefined;
     const timedOut = new Promise<never>((_, reject) => {
@@ -212,39 +231,10 @@ export class ModbusBus {
 
   private target(): string {
     const cfg = this.opts.config;
-    if (this.opts.endpoint) return `${this.opts.endpoint.host}:${this.opts.endpoint.port}`;
+    const endpoint = this.opts.endpoint;
+    if (endpoint) return 'path' in endpoint ? endpoint.path : `${endpoint.host}:${endpoint.port}`;
     return 'host' in cfg ? `${cfg.host}:${cfg.port}` : cfg.path;
   }
-}
-
-/** Modbus spec §7, MODBUS Exception Codes. */
-const EXCEPTION_NAMES: Record<number, string> = {
-  1: 'illegal function',
-  2: 'illegal data address',
-  3: 'illegal data value',
-  4: 'server device failure',
-  5: 'acknowledge',
-  6: 'server device busy',
-  8: 'memory parity error',
-  10: 'gateway path unavailable',
-  11: 'gateway target device failed to respond',
-};
-
-/** Maps a modbus-serial error to our codes; `fallback` for anything unrecognised. */
-export function toBohubError(err: unknown, where: string, fallback: 'BOHUB_MODBUS_CONNECT' | 'BOHUB_MODBUS_EXCEPTION' = 'BOHUB_MODBUS_CONNECT'): BohubError {
-  if (err instanceof BohubError) return err;
-  const e = (err ?? {}) as { modbusCode?: unknown; errno?: unknown; code?: unknown; message?: unknown; name?: unknown };
-  const message = typeof e.message === 'string' ? e.message : String(err);
-  if (typeof e.modbusCode === 'number') {
-    const hex = `0x${e.modbusCode.toString(16).padStart(2, '0').toUpperCase()}`;
-    return new BohubError('BOHUB_MODBUS_EXCEPTION', `${where}: exception ${hex} (${EXCEPTION_NAMES[e.modbusCode] ?? 'unknown'})`, { cause: err });
-  }
-  if (e.errno === 'ETIMEDOUT' || e.name === 'TransactionTimedOutError')
-    return new BohubError('BOHUB_MODBUS_TIMEOUT', `${where}: no answer (timed out)`, { cause: err });
-  if (e.name === 'PortNotOpenError' || typeof e.code === 'string' || e.errno === 'ECONNREFUSED')
-    return new BohubError('BOHUB_MODBUS_CONNECT', `${where}: ${typeof e.code === 'string' ? `${e.code} ` : ''}${message}`, { cause: err });
-  // A CRC error or a malformed answer: the transaction failed, the line may be fine.
-  return new BohubError(fallback, `${where}: ${message}`, { cause: err });
 }
 
 /** Closes a client without waiting forever: a socket already gone never calls back. */

@@ -77,6 +77,25 @@ export function planReads(points: readonly PointSpec[], options: PlanOptions): R
   return blocks;
 }
 
+/** A device's reads for each kind of poll. */
+export interface PollPlan {
+  /** The 'fast' points only: what most poll cycles read. */
+  fast: ReadBlock[];
+  /**
+   * Every point, planned together: for a cycle in which the 'slow' points are due
+   * too, and for an on-demand read. Planned as one set, so reading everything costs
+   * no more requests than it would without poll classes.
+   */
+  all: ReadBlock[];
+}
+
+/** Plans the fast points and the full set separately (each point's `poll` class). */
+export function planPollClasses(points: readonly PointSpec[], options: PlanOptions): PollPlan {
+  const all = planReads(points, options);
+  const fastPoints = points.filter((p) => p.poll === 'fast');
+  return { fast: fastPoints.length === points.length ? all : planReads(fastPoints, options), all };
+}
+
 /** The registers of one planned point, cut out of its block's response. */
 export function registersOf(planned: PlannedPoint, data: readonly number[]): number[] {
   return data.slice(planned.offset, planned.offset + planned.count);
