@@ -16,6 +16,7 @@ export class Metrics {
     labelNames: ['bus', 'device', 'kind'],
     registers: [this.registry],
   });
+  readonly modbusDeviceRoundTrip = new Gauge({ name: 'bohub_modbus_device_round_trip_seconds', help: 'The latest answered Modbus transaction round trip, per device', labelNames: ['bus', 'device'], registers: [this.registry] });
   readonly modbusRoundTrip = new Histogram({
     name: 'bohub_modbus_round_trip_seconds',
     help: 'Time from sending a Modbus request to its answer, per bus (answered transactions only)',

@@ -100,6 +100,7 @@ describe('replies that do not match the request are errors, never data', () => {
     expect(text).toContain('bohub_modbus_device_requests_total{bus="ROGUE",device="M-1"} 2');
     expect(text).toContain('bohub_modbus_device_errors_total{bus="ROGUE",device="M-1",kind="malformed"} 1');
     expect(text).toContain('bohub_modbus_round_trip_seconds_count{bus="ROGUE"} 2');
+    expect(text).toMatch(/^bohub_modbus_device_round_trip_seconds\{bus="ROGUE",device="M-1"\} \d/m);
   });
 
   const cases: Array<[Mode, RegExp, string, string]> = [

@@ -131,7 +131,7 @@ export class ModbusBus {
     const sentAt = performance.now();
     try {
       const res = fn === 3 ? await client.readHoldingRegisters(address, count) : await client.readInputRegisters(address, count);
-      this.opts.metrics.modbusRoundTrip.observe({ bus: this.id }, (performance.now() - sentAt) / 1000);
+      this.roundTrip(device, sentAt);
       return checkRegisterReply(res, count, where);
     } catch (err) {
       const error = toBohubError(err, where, 'BOHUB_MODBUS_MALFORMED');
@@ -139,11 +139,18 @@ export class ModbusBus {
       const kind = errorKind(error);
       this.opts.metrics.modbusDeviceErrors.inc({ bus: this.id, device, kind });
       // An exception or a malformed frame is still an answer; its round trip counts.
-      if (kind !== 'timeout' && kind !== 'connect') this.opts.metrics.modbusRoundTrip.observe({ bus: this.id }, (performance.now() - sentAt) / 1000);
+      if (kind !== 'timeout' && kind !== 'connect') this.roundTrip(device, sentAt);
       // A timeout or an exception is one device's problem; the connection stays.
       if (error.code === 'BOHUB_MODBUS_CONNECT') this.dropConnection(client, error);
       throw error;
     }
+  }
+
+  /** A per-bus histogram, and each device's latest round trip (a gauge keeps one series per device). */
+  private roundTrip(device: string, sentAt: number): void {
+    const seconds = (performance.now() - sentAt) / 1000;
+    this.opts.metrics.modbusRoundTrip.observe({ bus: this.id }, seconds);
+    this.opts.metrics.modbusDeviceRoundTrip.set({ bus: this.id, device }, seconds);
   }
 
   /** The open client, connecting first if needed; while backing off, fails fast so a poll does not wait. */
