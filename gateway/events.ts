@@ -40,11 +40,23 @@ export interface SignalState {
   retained: boolean;
 }
 
+/** A signal source (fire panel, leak gateway, power monitor) is heard from, or has gone silent. */
+export interface SourceStatus {
+  /** The source id, e.g. the fire panel `FP-A` or an OPC-UA server's configured id. */
+  source: string;
+  status: CommStatus;
+  /** What told us: 'lwt', 'heartbeat', 'keepalive', 'opcua', 'connect'. */
+  via: string;
+  reason?: string;
+  at: number;
+}
+
 export interface HubEvents {
   /** One device poll's decoded values. */
   'meter.values': { device: string; values: PointValue[] };
   'device.status': DeviceStatus;
   'signal.state': SignalState;
+  'source.status': SourceStatus;
   /** A payload that could not be decoded: counted and named, never silently dropped. */
   'input.rejected': { source: string; reason: string; at: number };
 }
