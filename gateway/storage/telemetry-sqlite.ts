@@ -1,14 +1,25 @@
 import type Database from 'better-sqlite3';
 import { BohubError } from '../errors.ts';
 import type { Quality } from '../events.ts';
+import { DEFAULT_RETENTION, pickResolution } from './resolution.ts';
 import { openSqlite, type SqliteDb } from './sqlite-file.ts';
-import type { RangeQuery, Sample, Series, TelemetryStore } from './types.ts';
+import { bucketRows, maintainRollups, prepareRollups, ROLLUP_SCHEMA, selectRows, type RollupStatements } from './telemetry-sqlite-rollups.ts';
+import type { RangeQuery, RetentionSettings, Sample, Series, SpoolSettings, TelemetryStore } from './types.ts';
 
 export const TELEMETRY_FILE = 'telemetry.db';
 
 // Quality as a small integer: the samples table is the big one, keep rows narrow.
 const QUALITY_CODE: Record<Quality, number> = { good: 0, stale: 1, bad: 2 };
 const QUALITY_BY_CODE: Quality[] = ['good', 'stale', 'bad'];
+
+export interface SqliteTelemetryOptions {
+  /** How long raw samples and rollups are kept; default 30 days, 1 year, 10 years. */
+  retention?: RetentionSettings;
+  /** Passed on to the TelemetryWriter (types.ts). */
+  spool?: SpoolSettings;
+  /** For choosing a resolution by age; default Date.now. */
+  now?: () => number;
+}
 
 interface SeriesRow {
   id: number;
@@ -22,15 +33,25 @@ interface SeriesRow {
  * A series (measurement + tag set) gets an integer id; samples are keyed by
  * (series, time), which is also the index every range query walks.
  * Like InfluxDB, a second sample for the same series and time replaces the first.
+ * Rollups and pruning: telemetry-sqlite-rollups.ts, run by maintain().
  */
 export class SqliteTelemetryStore implements TelemetryStore {
   readonly backend = 'embedded' as const;
   private db?: SqliteDb;
   private statements?: ReturnType<typeof prepare>;
+  private rollups?: RollupStatements;
+  readonly spool?: SpoolSettings;
+  private readonly retention: RetentionSettings;
   /** Every series, by canonical key. A building has a few thousand; they live in memory. */
   private readonly series = new Map<string, SeriesRow>();
 
-  constructor(private readonly dataDir: string) {}
+  constructor(
+    private readonly dataDir: string,
+    private readonly options: SqliteTelemetryOptions = {},
+  ) {
+    this.retention = options.retention ?? DEFAULT_RETENTION;
+    this.spool = options.spool;
+  }
 
   async open(): Promise<void> {
     if (this.db) return;
@@ -50,11 +71,12 @@ export class SqliteTelemetryStore implements TelemetryStore {
           quality   INTEGER NOT NULL,
           PRIMARY KEY (series_id, time)
         ) WITHOUT ROWID;
-      `);
+      ` + ROLLUP_SCHEMA);
       for (const row of db.prepare('SELECT id, measurement, tags_json FROM series').all() as Array<{ id: number; measurement: string; tags_json: string }>) {
         this.series.set(seriesKey(row.measurement, row.tags_json), { id: row.id, measurement: row.measurement, tags: JSON.parse(row.tags_json) });
       }
       this.statements = prepare(db);
+      this.rollups = prepareRollups(db);
       this.db = db;
     } catch (err) {
       db.close();
@@ -66,13 +88,20 @@ export class SqliteTelemetryStore implements TelemetryStore {
   async write(batch: Sample[]): Promise<void> {
     const { db, statements } = this.ready();
     const added: string[] = [];
+    if (batch.length === 0) return;
     try {
       // One transaction per batch: one WAL append instead of one per row.
       db.transaction(() => {
+        let from = Infinity;
+        let to = -Infinity;
         for (const s of batch) {
           const id = this.seriesId(s.measurement, s.tags, statements, added);
-          statements.insertSample.run(id, Math.round(s.time), s.value, QUALITY_CODE[s.quality]);
+          const time = Math.round(s.time);
+          statements.insertSample.run(id, time, s.value, QUALITY_CODE[s.quality]);
+          if (time < from) from = time;
+          if (time > to) to = time;
         }
+        this.rollups!.markDirty.run(from, to);
       })();
     } catch (err) {
       // The rollback took the new series rows with it; forget their ids too.
@@ -88,6 +117,12 @@ export class SqliteTelemetryStore implements TelemetryStore {
     for (const row of this.series.values()) {
       if (row.measurement !== q.measurement) continue;
       if (!wanted.every(([k, v]) => row.tags[k] === v)) continue;
+      if (q.every) {
+        const resolution = pickResolution(q, (this.options.now ?? Date.now)(), this.retention);
+        const points = bucketRows(selectRows(this.rollups!, resolution, row.id, q.from, q.to), q.every, q.timeZone);
+        if (points.length) result.push({ measurement: row.measurement, tags: { ...row.tags }, points: q.limit ? points.slice(-q.limit) : points, resolution });
+        continue;
+      }
       // Newest first so LIMIT keeps the newest, then turned around to ascending.
       const rows = statements.selectRange.all(row.id, q.from, q.to, q.limit ?? -1) as Array<{ time: number; value: number; quality: number }>;
       if (rows.length === 0) continue;
@@ -102,10 +137,17 @@ export class SqliteTelemetryStore implements TelemetryStore {
     return result.sort((a, b) => JSON.stringify(a.tags).localeCompare(JSON.stringify(b.tags)));
   }
 
+  /** Recomputes the rollups written to since the last run and prunes each resolution past its retention. */
+  async maintain(now: number): Promise<void> {
+    const { db } = this.ready();
+    maintainRollups(db, this.rollups!, [...this.series.values()].map((s) => s.id), now, this.retention);
+  }
+
   async close(): Promise<void> {
     this.db?.close();
     this.db = undefined;
     this.statements = undefined;
+    this.rollups = undefined;
     this.series.clear();
   }
 

@@ -22,6 +22,32 @@ export interface RangeQuery {
   to: number;
   /** At most this many points per series, newest kept. */
   limit?: number;
+  /**
+   * Bucket width in ms. Given, the answer is one mean per bucket, read from the
+   * coarsest resolution that fits (raw, 1-minute or 1-hour rollups); absent, raw points.
+   */
+  every?: number;
+  /** IANA time zone buckets are aligned to (a 1-day bucket starts at local midnight). Default UTC. */
+  timeZone?: string;
+}
+
+/** Where an answer came from: raw points, or the 1-minute or 1-hour rollups. */
+export type Resolution = 'raw' | '1m' | '1h';
+
+/** How long each resolution is kept (config storage.telemetry.*RetentionDays). */
+export interface RetentionSettings {
+  rawDays: number;
+  rollup1mDays: number;
+  rollup1hDays: number;
+}
+
+/** Where the writer spools batches the store cannot take yet (config storage.telemetry.spoolMaxBytes). */
+export interface SpoolSettings {
+  /** A folder of its own under the data dir. */
+  dir: string;
+  maxBytes: number;
+  /** Batches InfluxDB refused as invalid (HTTP 400), as line protocol with comments. */
+  deadLetterFile: string;
 }
 
 export interface Series {
@@ -31,13 +57,26 @@ export interface Series {
   points: Array<[number, number]>;
   /** The quality of each point, parallel to `points`. */
   qualities?: Quality[];
+  /** Set on bucketed answers (RangeQuery.every): the resolution they were read from. */
+  resolution?: Resolution;
 }
 
 export interface TelemetryStore {
   readonly backend: 'embedded' | 'influxdb';
+  /**
+   * Spool settings from the config. They travel with the store because the
+   * factory is the one place that reads storage config; the TelemetryWriter
+   * spools to disk when they are set, and keeps a bounded queue in memory when not.
+   */
+  readonly spool?: SpoolSettings;
   open(): Promise<void>;
+  /** Throws TelemetryWriteError (influx-http.ts) with retryable=false for a batch that can never be stored. */
   write(batch: Sample[]): Promise<void>;
   query(q: RangeQuery): Promise<Series[]>;
+  /** Rolls up and prunes, where the backend does not do it itself; called by the writer on a timer. */
+  maintain?(now: number): Promise<void>;
+  /** Recomputes rollups over [from, to] after points arrived late (spool replay), where the backend's own rollups would miss them. */
+  backfill?(from: number, to: number): Promise<void>;
   close(): Promise<void>;
 }
 

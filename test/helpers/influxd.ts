@@ -8,7 +8,17 @@ import { freePort, waitFor } from './ports.ts';
 export interface Influxd {
   url: string;
   port: number;
+  /** Stops the server and deletes its data. */
   stop(): Promise<void>;
+  /** Kills the server (SIGKILL, as a crash or power cut would) and keeps its data dir: an outage. */
+  kill(): Promise<void>;
+  /** Starts it again on the same ports and data dir; resolves once /ping answers. */
+  restart(): Promise<void>;
+}
+
+export interface InfluxdOptions {
+  /** Run continuous queries (every second, so rollup tests need not wait a minute for the service). */
+  continuousQueries?: boolean;
 }
 
 /**
@@ -17,7 +27,7 @@ export interface Influxd {
  * default :8088 on all interfaces) are moved: two test workers starting influxd
  * at once would otherwise fight over 8088, and nothing should listen beyond loopback.
  */
-export async function startInfluxd(program: string): Promise<Influxd> {
+export async function startInfluxd(program: string, options: InfluxdOptions = {}): Promise<Influxd> {
   const dir = mkdtempSync(join(tmpdir(), 'bohub-influxd-'));
   const [httpPort, rpcPort] = [await freePort(), await freePort()];
   const conf = join(dir, 'influxdb.conf');
@@ -49,30 +59,25 @@ export async function startInfluxd(program: string): Promise<Influxd> {
       '[[opentsdb]]',
       '  enabled = false',
       '[continuous_queries]',
-      '  enabled = false',
+      `  enabled = ${options.continuousQueries ? 'true' : 'false'}`,
+      '  run-interval = "1s"',
       '',
     ].join('\n'),
   );
 
   let output = '';
-  const child: ChildProcess = spawn(program, ['-config', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4000)));
-  child.stderr?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4000)));
-  let exited = false;
-  const exit = new Promise<void>((resolve) => child.once('exit', () => ((exited = true), resolve())));
-
-  const stop = async () => {
-    if (!exited) {
-      child.kill('SIGTERM');
-      const killer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exit;
-      clearTimeout(killer);
-    }
-    rmSync(dir, { recursive: true, force: true });
-  };
-
+  let child: ChildProcess | undefined;
+  let exited = true;
+  let exit: Promise<void> = Promise.resolve();
   const url = `http://127.0.0.1:${httpPort}`;
-  try {
+
+  const spawnServer = async () => {
+    const c = spawn(program, ['-config', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child = c;
+    exited = false;
+    c.stdout?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4000)));
+    c.stderr?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4000)));
+    exit = new Promise<void>((resolve) => c.once('exit', () => ((exited = true), resolve())));
     await waitFor(
       'influxd /ping 204',
       async () => {
@@ -83,9 +88,26 @@ export async function startInfluxd(program: string): Promise<Influxd> {
       20_000,
       100,
     );
+  };
+
+  const halt = async (signal: NodeJS.Signals) => {
+    if (exited || !child) return;
+    child.kill(signal);
+    const killer = setTimeout(() => child?.kill('SIGKILL'), 5000);
+    await exit;
+    clearTimeout(killer);
+  };
+
+  const stop = async () => {
+    await halt('SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+  };
+
+  try {
+    await spawnServer();
   } catch (err) {
     await stop();
     throw new Error(`${(err as Error).message}\n--- influxd output ---\n${output}`);
   }
-  return { url, port: httpPort, stop };
+  return { url, port: httpPort, stop, kill: () => halt('SIGKILL'), restart: spawnServer };
 }

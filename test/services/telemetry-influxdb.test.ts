@@ -5,6 +5,8 @@ import { freePort } from '../helpers/ports.ts';
 import { describeWithProgram, whichProgram } from '../helpers/programs.ts';
 import { telemetryContract } from '../contract/telemetry-contract.ts';
 
+const LONG = { rawDays: 3650, rollup1mDays: 3650, rollup1hDays: 3650 };
+
 describeWithProgram(whichProgram('influxd'), 'InfluxTelemetryStore against a real influxd', 'influxdb', (influxd) => {
   let server: Influxd;
   let n = 0;
@@ -16,7 +18,46 @@ describeWithProgram(whichProgram('influxd'), 'InfluxTelemetryStore against a rea
   });
 
   // A fresh database per test: the contract expects an empty store.
-  telemetryContract('InfluxTelemetryStore', () => new InfluxTelemetryStore({ url: server.url, database: `bohub_contract_${++n}` }));
+  // Long raw retention: the contract writes fixed times in 2026, which InfluxDB refuses once they are older than the retention policy.
+  telemetryContract('InfluxTelemetryStore', () => new InfluxTelemetryStore({ url: server.url, database: `bohub_contract_${++n}`, retention: LONG }));
+
+  describe('retention and rollups', () => {
+    const HOUR = 3_600_000;
+    const DAY = 86_400_000;
+    const MIDNIGHT = Date.UTC(2026, 1, 28, 16); // 2026-03-01 00:00 in Shanghai
+    const tags = { device: 'A-0101-E', point: 'power' };
+
+    it('creates a retention policy per resolution and the continuous queries at open()', async () => {
+      const store = new InfluxTelemetryStore({ url: server.url, database: 'bohub_rp', retention: { rawDays: 7, rollup1mDays: 90, rollup1hDays: 1000 } });
+      await store.open();
+      const q = (sql: string) => fetch(`${server.url}/query?db=bohub_rp&q=${encodeURIComponent(sql)}`).then((r) => r.json()).then((j) => JSON.stringify(j));
+      const rps = await q('SHOW RETENTION POLICIES ON bohub_rp');
+      expect(rps).toContain('["bohub_raw","168h0m0s"');
+      expect(rps).toContain('["bohub_1m","2160h0m0s"');
+      expect(rps).toContain('["bohub_1h","24000h0m0s"');
+      const cqs = await q('SHOW CONTINUOUS QUERIES');
+      expect(cqs).toContain('bohub_1m');
+      expect(cqs).toContain('bohub_1h');
+      // Opening again with a new raw retention alters the policy instead of failing.
+      await store.close();
+      await new InfluxTelemetryStore({ url: server.url, database: 'bohub_rp', retention: { rawDays: 14, rollup1mDays: 90, rollup1hDays: 1000 } }).open();
+      expect(await q('SHOW RETENTION POLICIES ON bohub_rp')).toContain('["bohub_raw","336h0m0s"');
+    });
+
+    it('answers daily means in Shanghai days from the rollups after a backfill, and hourly ones from raw', async () => {
+      const now = MIDNIGHT + 3 * DAY;
+      const store = new InfluxTelemetryStore({ url: server.url, database: 'bohub_rollups', retention: LONG, now: () => now });
+      await store.open();
+      await store.write(Array.from({ length: 48 }, (_, i) => ({ measurement: 'meter', tags, value: i < 24 ? 1 : 2, quality: 'good' as const, time: MIDNIGHT + i * HOUR })));
+      await store.backfill(MIDNIGHT, MIDNIGHT + 2 * DAY);
+
+      const daily = await store.query({ measurement: 'meter', tags, from: MIDNIGHT, to: MIDNIGHT + 2 * DAY - 1, every: DAY, timeZone: 'Asia/Shanghai' });
+      expect(daily).toEqual([{ measurement: 'meter', tags, points: [[MIDNIGHT, 1], [MIDNIGHT + DAY, 2]], resolution: '1m' }]);
+      const hourly = await store.query({ measurement: 'meter', tags, from: MIDNIGHT + 23 * HOUR, to: MIDNIGHT + 25 * HOUR - 1, every: HOUR, timeZone: 'Asia/Shanghai' });
+      expect(hourly).toEqual([{ measurement: 'meter', tags, points: [[MIDNIGHT + 23 * HOUR, 1], [MIDNIGHT + 24 * HOUR, 2]], resolution: 'raw' }]);
+      await store.close();
+    });
+  });
 
   describe('open()', () => {
     it('creates the database when it is missing', async () => {

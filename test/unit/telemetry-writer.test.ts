@@ -101,13 +101,15 @@ describe('TelemetryWriter', () => {
     expect(rows).toHaveLength(2);
   });
 
-  it('writes at once, in batches of maxBatch, when a full batch is waiting', async () => {
+  it('writes full batches of maxBatch at once and the rest when flushMs has passed', async () => {
     await make({ maxBatch: 4 }).start();
     emitMeter(3);
     await settle();
     expect(store.batches).toEqual([]); // 3 < maxBatch: waits for the timer
     emitMeter(7); // 10 >= maxBatch: no clock advance needed
     await settle();
+    expect(store.batches).toEqual([4, 4]);
+    await tick(1000);
     expect(store.batches).toEqual([4, 4, 2]);
     expect(await written()).toBe(10);
   });
@@ -157,14 +159,15 @@ describe('TelemetryWriter', () => {
     expect(await stored()).toHaveLength(2);
   });
 
-  it('keeps only the newest maxBuffered samples while the store is down', async () => {
+  it('without a disk spool keeps only the newest maxBuffered samples in memory, dropping whole batches', async () => {
     store.failOpen = true;
-    await make({ maxBuffered: 5 }).start();
-    emitMeter(8);
-    expect(writer!.health().detail).toContain('5 points waiting, 3 dropped');
+    await make({ maxBatch: 3, maxBuffered: 6 }).start();
+    emitMeter(9); // three batches of 3; the third pushes the first out
+    await settle();
+    expect(writer!.health().detail).toContain('6 points waiting, 3 dropped (spool full)');
     store.failOpen = false;
     await tick(1000);
-    expect((await stored()).map((r) => r.tags.point).sort()).toEqual(['p3', 'p4', 'p5', 'p6', 'p7']);
+    expect((await stored()).map((r) => r.tags.point).sort()).toEqual(['p3', 'p4', 'p5', 'p6', 'p7', 'p8']);
   });
 
   it('logs once when the store fails and once when it recovers', async () => {
@@ -176,7 +179,7 @@ describe('TelemetryWriter', () => {
     store.failOpen = false;
     for (let i = 0; i < 20; i++) await tick(1000);
     expect(store.openAttempts).toBeGreaterThan(3);
-    expect(lines.map((l) => l.msg)).toEqual(['telemetry store down; buffering samples', 'telemetry store available again']);
+    expect(lines.map((l) => l.msg)).toEqual(['telemetry store down; spooling samples', 'telemetry store available again']);
   });
 
   it('stop() flushes what is buffered, closes the store and removes its listeners', async () => {
