@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import type { AlarmChange } from './alarms/types.ts';
 
 // HubEvents: the typed event map every plug-in talks through. Listeners are
 // registered with an owner key so a plug-in's stop() can remove exactly its own
@@ -59,6 +60,8 @@ export interface HubEvents {
   'source.status': SourceStatus;
   /** A payload that could not be decoded: counted and named, never silently dropped. */
   'input.rejected': { source: string; reason: string; at: number };
+  /** Every change of every alarm (gateway/alarms), emitted at once: never coalesced or delayed. */
+  'alarm.changed': AlarmChange;
 }
 
 type Listener<K extends keyof HubEvents> = (payload: HubEvents[K]) => void;

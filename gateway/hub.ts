@@ -1,4 +1,4 @@
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { systemClock, type Clock } from './clock.ts';
 import type { LoadedConfig } from './config/load.ts';
 import { EventBus } from './events.ts';
@@ -11,13 +11,17 @@ import { describeError } from './errors.ts';
 import { EmbeddedBroker } from './broker/embedded.ts';
 import { ModbusDriver } from './drivers/modbus/driver.ts';
 import { MqttSignals } from './drivers/mqtt/signals.ts';
+import { OpcuaSignals } from './drivers/opcua/client.ts';
+import { routeOpcuaLogs } from './drivers/opcua/logging.ts';
 import { HttpServer } from './http/server.ts';
 import { SqliteRecordStore } from './storage/records.ts';
 import { openTelemetryStore } from './storage/telemetry-factory.ts';
 import { TelemetryWriter } from './storage/telemetry-writer.ts';
-import type { RecordStore, TelemetryStore } from './storage/types.ts';
+import type { TelemetryStore } from './storage/types.ts';
+import { AlarmEngine } from './alarms/engine.ts';
 import { ModbusMeterSimulator } from '../simulators/modbus-meters.ts';
 import { SignalPanelSimulator } from '../simulators/signal-panel.ts';
+import { OpcuaPowerSimulator } from '../simulators/opcua-power.ts';
 
 export interface HubOptions {
   config: LoadedConfig;
@@ -42,14 +46,14 @@ export class Hub {
   readonly log: Logger;
   readonly clock: Clock;
   readonly latest: LatestValues;
-  private records?: RecordStore;
+  private records?: SqliteRecordStore;
   private telemetry?: TelemetryStore;
   private readonly plugins: Plugin[] = [];
   private readonly started: Plugin[] = [];
   private readonly failed = new Map<string, string>();
   private stopping?: Promise<void>;
   /** The plug-ins tests and the CLI reach into: simulators and the web server. */
-  readonly parts: { modbusSim?: ModbusMeterSimulator; signalSim?: SignalPanelSimulator; modbus?: ModbusDriver; http?: HttpServer; broker?: EmbeddedBroker } = {};
+  readonly parts: { alarms?: AlarmEngine; modbusSim?: ModbusMeterSimulator; signalSim?: SignalPanelSimulator; opcuaSim?: OpcuaPowerSimulator; modbus?: ModbusDriver; http?: HttpServer; broker?: EmbeddedBroker } = {};
 
   constructor(private readonly options: HubOptions) {
     this.log = options.log ?? createLogger();
@@ -90,19 +94,33 @@ export class Hub {
     const { building } = config;
     const base = { config, events: this.events, clock: this.clock, log: this.log, metrics: this.metrics };
     this.plugins.push(new TelemetryWriter({ store: this.telemetry!, events: this.events, clock: this.clock, log: this.log, metrics: this.metrics }));
+    // Before any signal source connects, so retained messages replayed at connect are recognised.
+    this.parts.alarms = new AlarmEngine({ config, records: this.records!, events: this.events, clock: this.clock, log: this.log });
+    this.plugins.push(this.parts.alarms);
 
     const broker = building.broker;
     let brokerUrl = () => (broker.mode === 'external' ? broker.url : '');
+    let hubAccount: (() => { username: string; password: string } | undefined) | undefined;
     if (broker.mode === 'embedded') {
-      const embedded = new EmbeddedBroker({ host: broker.host, port: broker.port, log: this.log });
+      // The building's accounts and signal sources give the broker its ACLs; refusals are audited.
+      const embedded = new EmbeddedBroker({ host: broker.host, port: broker.port, log: this.log, config, clock: this.clock, audit: (e) => this.records?.appendAudit(e) });
       this.parts.broker = embedded;
       this.plugins.push(embedded);
       brokerUrl = () => embedded.url();
+      hubAccount = () => embedded.hubCredentials();
     }
+    const dataDir = resolve(building.storage.dataDir);
     if (building.simulators.enabled) {
-      this.parts.modbusSim = new ModbusMeterSimulator({ config, clock: this.clock, log: this.log, ephemeralPorts: building.simulators.ephemeralPorts });
+      const ephemeral = building.simulators.ephemeralPorts;
+      this.parts.modbusSim = new ModbusMeterSimulator({ config, clock: this.clock, log: this.log, ephemeralPorts: ephemeral });
       this.parts.signalSim = new SignalPanelSimulator({ config, url: brokerUrl, clock: this.clock, log: this.log });
       this.plugins.push(this.parts.modbusSim, this.parts.signalSim);
+      if (building.opcua.sources.length) {
+        // The demo's power-monitoring server; a source's port comes from its configured endpoint.
+        const port = ephemeral ? 0 : Number(new URL(building.opcua.sources[0]!.endpoint).port || 4840);
+        this.parts.opcuaSim = new OpcuaPowerSimulator({ config, port, pkiDir: join(dataDir, 'pki', 'opcua-sim'), log: this.log });
+        this.plugins.push(this.parts.opcuaSim);
+      }
     }
     const sim = this.parts.modbusSim;
     // Simulated buses may listen on ephemeral ports or on a pty made at start.
@@ -115,8 +133,15 @@ export class Hub {
     this.plugins.push(new MqttSignals({
       ...base,
       url: brokerUrl,
-      ...(broker.mode === 'external' ? { username: broker.username, password: broker.password, protocolVersion: broker.protocolVersion } : {}),
+      ...(broker.mode === 'embedded'
+        ? { credentials: hubAccount }
+        : { username: broker.username, password: broker.password, protocolVersion: broker.protocolVersion, clientId: broker.clientId, tls: { caFile: broker.caFile, certFile: broker.certFile, keyFile: broker.keyFile } }),
     }));
+    if (building.opcua.sources.length) {
+      routeOpcuaLogs(this.log);
+      const opcuaSim = this.parts.opcuaSim;
+      this.plugins.push(new OpcuaSignals({ ...base, pkiDir: join(dataDir, 'pki', 'opcua'), endpointOf: opcuaSim ? (id: string) => (id === building.opcua.sources[0]!.id ? opcuaSim.url() : undefined) : undefined }));
+    }
     this.parts.http = new HttpServer({ services: this.services(), dashboardDir: this.options.dashboardDir });
     this.plugins.push(this.parts.http);
   }
@@ -124,7 +149,7 @@ export class Hub {
   services(): HubServices {
     return {
       config: this.options.config, events: this.events, clock: this.clock, log: this.log, metrics: this.metrics,
-      records: this.records!, telemetry: this.telemetry!, latest: this.latest, health: () => this.health(),
+      records: this.records!, telemetry: this.telemetry!, latest: this.latest, alarms: this.parts.alarms, health: () => this.health(),
     };
   }
 
@@ -165,7 +190,9 @@ export class Hub {
     }
     for (const [name, h] of Object.entries(components)) this.metrics.componentUp.set({ component: name }, h.status === 'ok' ? 2 : h.status === 'degraded' ? 1 : 0);
     const statuses = Object.values(components).map((c) => c.status);
-    const status = components.records?.status === 'down' ? 'down' : statuses.every((s) => s === 'ok') ? 'ok' : 'degraded';
+    // Without records or the alarm engine the hub cannot do its safety job: that is 'down'.
+    const critical = ['records', 'alarms'].some((name) => components[name]?.status === 'down');
+    const status = critical ? 'down' : statuses.every((s) => s === 'ok') ? 'ok' : 'degraded';
     return { status, components };
   }
 }

@@ -1,3 +1,4 @@
+import type { AlarmService } from './alarms/types.ts';
 import type { Clock } from './clock.ts';
 import type { LoadedConfig } from './config/load.ts';
 import type { EventBus } from './events.ts';
@@ -22,5 +23,7 @@ export interface HubServices {
   records: RecordStore;
   telemetry: TelemetryStore;
   latest: LatestValues;
+  /** The alarm engine (gateway/alarms); absent until the hub wires it, and the alarm API answers 503 meanwhile. */
+  alarms?: AlarmService;
   health(): HealthReport;
 }

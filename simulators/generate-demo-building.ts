@@ -4,6 +4,7 @@
 import { writeFileSync } from 'node:fs';
 import { stringify } from 'yaml';
 import { DEMO_PASSWORDS, hashPassword } from '../gateway/auth/passwords.ts';
+import { demoSourcePassword } from './signal-panel.ts';
 
 const FLOORS = 12;
 const SURNAMES = ['王', '李', '张', '刘', '陈', '杨', '黄', '赵', '周', '吴', '徐', '孙', '马', '朱', '胡', '郭'];
@@ -86,7 +87,26 @@ const signals = {
     { id: `LK-${t.id}-B1-SWGR`, tower: t.id, floor: -1, location: { zh: '地下一层配电房', en: 'B1 switchgear room' } },
     ...[4, 8, 12].map((level) => ({ id: `LK-${t.id}-R${String(level).padStart(2, '0')}`, tower: t.id, floor: level, location: { zh: `${level}层水管井`, en: `Floor ${level} water riser` } })),
   ]),
-  powerFeeders: towers.flatMap((t) => [1, 2].map((n) => ({ id: `PF-${t.id}-${n}`, tower: t.id, name: { zh: `${t.id}座${n}号进线`, en: `Tower ${t.id} main incomer ${n}` } }))),
+  powerFeeders: towers.flatMap((t) => [
+    ...[1, 2].map((n) => ({ id: `PF-${t.id}-${n}`, tower: t.id, name: { zh: `${t.id}座${n}号进线`, en: `Tower ${t.id} main incomer ${n}` } })),
+    // The standby generators report through the power-monitoring system over OPC-UA.
+    { id: `PF-${t.id}-GEN`, tower: t.id, name: { zh: `${t.id}座备用发电机`, en: `Tower ${t.id} standby generator` } },
+  ]),
+};
+
+// One MQTT account per signal source (fire panel, leak gateway, power monitor):
+// each may publish only its own topics. Demo passwords: <username>-demo-2026.
+const sources = ['A', 'B'].flatMap((t) => [['fp', `FP-${t}`], ['leak-gw', `LEAK-GW-${t}`], ['power-mon', `POWER-MON-${t}`]].map(([u, source]) => ({ username: `${u}-${t.toLowerCase()}`, source })));
+const mqttAccounts = await Promise.all(sources.map(async (a) => ({ ...a, passwordHash: await hashPassword(demoSourcePassword(a.username)) })));
+
+// The power-monitoring server (simulators/opcua-power.ts in the demo). Security
+// None is written out on purpose: the demo server listens on loopback only.
+const opcua = {
+  sources: [{
+    id: 'PMS', endpoint: 'opc.tcp://127.0.0.1:4841/bohub', securityMode: 'None', securityPolicy: 'None',
+    publishingIntervalMs: 250, samplingIntervalMs: 100, queueSize: 10,
+    nodes: ['A', 'B'].map((t) => ({ signal: `PF-${t}-GEN`, nodeId: `ns=1;s=PF-${t}-GEN.On` })),
+  }],
 };
 
 const users = await Promise.all(
@@ -125,7 +145,8 @@ const building = {
   tariffs: { currency: 'CNY', electricityPerKWh: '1.0120', waterPerM3: '4.96', managementFeePerM2Month: '28.00', lateFeePerDay: '0.0005' },
   billing: { readingDay: 25, noticeDay: 1, paymentDueDay: 5, reminderDay: 18, dunningDay: 23 },
   users,
-  broker: { mode: 'embedded', host: '127.0.0.1', port: 1883 },
+  broker: { mode: 'embedded', host: '127.0.0.1', port: 1883, accounts: mqttAccounts },
+  opcua,
   storage: { dataDir: './data', telemetry: { backend: 'embedded' } },
   web: { host: '127.0.0.1', port: 8080, sessionTtlMinutes: 720, loginAttemptsPerMinute: 5 },
   simulators: { enabled: true, ephemeralPorts: false, speedup: 60 },

@@ -1,19 +1,48 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:net';
-import { Aedes } from 'aedes';
+import { Aedes, type Client } from 'aedes';
+import { verifyPassword } from '../auth/passwords.ts';
+import { systemClock, type Clock } from '../clock.ts';
+import type { LoadedConfig } from '../config/load.ts';
+import { HUB_MQTT_USERNAME } from '../config/schema.ts';
 import type { Logger } from '../log.ts';
 import { BohubError, describeError } from '../errors.ts';
 import { degraded, down, ok, type ComponentHealth, type Plugin } from '../plugin.ts';
+import type { AuditEntry } from '../storage/types.ts';
+import { BrokerAcl, type Principal } from './acl.ts';
 
 export interface EmbeddedBrokerOptions {
   host: string;
   port: number;
   log: Logger;
+  /**
+   * The building config: its broker accounts and signal sources give the ACLs.
+   * Without it the broker is open (any client may do anything): unit tests only.
+   */
+  config?: LoadedConfig;
+  clock?: Clock;
+  /** Called for every refused connect, publish or subscribe (e.g. a fake fire alarm). */
+  onDenied?: (denial: BrokerDenial) => void;
+  /** Writes the refusal to the audit log (RecordStore.appendAudit). */
+  audit?: (entry: AuditEntry) => void;
+}
+
+export interface BrokerDenial {
+  action: 'connect' | 'publish' | 'subscribe';
+  clientId: string;
+  username?: string;
+  /** The topic or filter refused. */
+  topic?: string;
+  reason: string;
+  at: number;
 }
 
 /**
- * The embedded MQTT broker (aedes) used when no external broker is configured.
- * Per-client authentication and topic ACLs arrive with the safety-signals issue;
- * until then it listens on the configured address only (loopback by default).
+ * The embedded MQTT 3.1.1 broker (aedes) used when no external broker is
+ * configured. Clients log in with an account from config (scrypt hashes, as for
+ * users); the hub has its own account with a password made per process. Topic
+ * ACLs come from signals/sources (acl.ts). Every refusal is reported through
+ * onDenied and the audit log, so a fake fire alarm leaves a trace.
  */
 export class EmbeddedBroker implements Plugin {
   readonly name = 'broker';
@@ -21,15 +50,29 @@ export class EmbeddedBroker implements Plugin {
   private server?: Server;
   private state: ComponentHealth = down('not started');
   private boundPort = 0;
+  private denied = 0;
+  private readonly principals = new WeakMap<Client, Principal>();
+  /** Passwords already checked against their scrypt hash: a reconnect storm must not cost 50 ms of scrypt each. */
+  private readonly verified = new Map<string, Buffer>();
+  // The hub's own password lives only in this process; it survives stop/start so clients reconnect.
+  private readonly hubPassword = randomBytes(24).toString('base64url');
 
   constructor(private readonly options: EmbeddedBrokerOptions) {}
 
+  /** What the hub's own clients (MqttSignals) log in with. */
+  hubCredentials(): { username: string; password: string } {
+    return { username: HUB_MQTT_USERNAME, password: this.hubPassword };
+  }
+
   async start(): Promise<void> {
     const log = this.options.log.child({ module: 'broker' });
+    const acl = this.options.config ? new BrokerAcl(this.options.config) : undefined;
+    if (!acl) log.warn('embedded broker started without config: no authentication, no ACLs');
     this.broker = await Aedes.createBroker({
       // A frozen subscriber must not stall the broker: drop its connection after 10 s
       // of a full socket buffer (aedes docs, drainTimeout).
       drainTimeout: 10_000,
+      ...(acl ? this.hooks(acl) : {}),
     });
     this.broker.on('clientError', (client, err) => log.warn({ client: client.id, err: err.message }, 'MQTT client error'));
     const server = createServer(this.broker.handle);
@@ -39,12 +82,93 @@ export class EmbeddedBroker implements Plugin {
         reject(err.code === 'EADDRINUSE'
           ? new BohubError('BOHUB_PORT_IN_USE', `MQTT port ${this.options.host}:${this.options.port} is already in use; set broker.port or BOHUB_MQTT_PORT`)
           : err));
-      server.listen(this.options.port, this.options.host, () => resolve());
+      // A restart keeps the port it had, so clients find the broker again.
+      server.listen(this.boundPort || this.options.port, this.options.host, () => resolve());
     });
     this.boundPort = (server.address() as { port: number }).port;
     server.on('error', (err) => (this.state = degraded(describeError(err))));
-    this.state = ok(`listening on ${this.options.host}:${this.boundPort}`);
+    this.state = ok(`listening on ${this.options.host}:${this.boundPort}${acl ? '' : ' (open: no ACLs)'}`);
     log.info({ host: this.options.host, port: this.boundPort }, 'embedded MQTT broker listening');
+  }
+
+  private hooks(acl: BrokerAcl) {
+    const site = this.options.config!.building.site.id;
+    return {
+      authenticate: (client: Client, username: string | undefined, password: Buffer | undefined, done: (err: (Error & { returnCode: number }) | null, ok: boolean | null) => void) => {
+        const refuse = (reason: string, returnCode: number) => {
+          this.deny({ action: 'connect', clientId: client.id, username, reason });
+          // 4 = bad user name or password, 5 = not authorized (MQTT 3.1.1 §3.2.2.3, Table 3.1).
+          done(Object.assign(new Error(reason), { returnCode }), false);
+        };
+        if (!username || !password) return refuse('anonymous clients are not allowed', 5);
+        const principal = acl.principalOf(username);
+        if (!principal) return refuse(`unknown account "${username}"`, 4);
+        // The hub's persistent session must not be taken over by a device [MQTT-3.1.4-2].
+        if (!principal.hub && client.id.startsWith(`bohub-${site}-signals`)) return refuse(`client id "${client.id}" is reserved for the hub`, 5);
+        this.checkPassword(acl, username, password).then(
+          (good) => {
+            if (!good) return refuse(`wrong password for "${username}"`, 4);
+            this.principals.set(client, principal);
+            done(null, true);
+          },
+          (err) => refuse(`password check failed: ${describeError(err)}`, 4),
+        );
+      },
+      authorizePublish: (client: Client | null, packet: { topic: string; payload: Buffer | string }, done: (err?: Error | null) => void) => {
+        if (!client) return done(null); // the broker's own $SYS messages
+        const principal = this.principals.get(client);
+        const decision = principal ? acl.canPublish(principal, packet.topic) : { ok: false as const, reason: 'not logged in' };
+        if (decision.ok) return done(null);
+        const preview = Buffer.from(packet.payload).subarray(0, 200).toString('utf8');
+        this.deny({ action: 'publish', clientId: client.id, username: principal?.username, topic: packet.topic, reason: decision.reason }, preview);
+        // aedes closes the connection of a client whose publish is refused; for
+        // MQTT 3.1.1 there is no negative PUBACK, and dropping the client is the spec's answer ([MQTT-3.3.5-2]).
+        done(new Error(decision.reason));
+      },
+      authorizeSubscribe: <S extends { topic: string }>(client: Client, sub: S, done: (err: Error | null, sub?: S | null) => void) => {
+        const principal = this.principals.get(client);
+        const decision = principal ? acl.canSubscribe(principal, sub.topic) : { ok: false as const, reason: 'not logged in' };
+        if (decision.ok) return done(null, sub);
+        this.deny({ action: 'subscribe', clientId: client.id, username: principal?.username, topic: sub.topic, reason: decision.reason });
+        done(null, null); // SUBACK 0x80 for this filter [MQTT-3.9.3-2]; the client stays connected
+      },
+      // Retained and live messages alike pass here before delivery: a reader whose
+      // subscription overlaps a topic it may not read never sees it.
+      authorizeForward: <P extends { topic: string }>(client: Client, packet: P): P | null => {
+        const principal = this.principals.get(client);
+        return principal && acl.canRead(principal, packet.topic) ? packet : null;
+      },
+    };
+  }
+
+  private async checkPassword(acl: BrokerAcl, username: string, password: Buffer): Promise<boolean> {
+    const digest = createHash('sha256').update(password).digest();
+    if (username === HUB_MQTT_USERNAME) return timingSafeEqual(digest, createHash('sha256').update(this.hubPassword).digest());
+    const known = this.verified.get(username);
+    if (known) return timingSafeEqual(known, digest);
+    const account = acl.account(username);
+    if (!account || !(await verifyPassword(password.toString('utf8'), account.passwordHash))) return false;
+    this.verified.set(username, digest);
+    return true;
+  }
+
+  private deny(d: Omit<BrokerDenial, 'at'>, payload?: string): void {
+    const denial: BrokerDenial = { ...d, at: (this.options.clock ?? systemClock).now() };
+    this.denied++;
+    this.options.log.warn({ module: 'broker', ...denial }, 'MQTT request refused');
+    try {
+      this.options.onDenied?.(denial);
+      this.options.audit?.({
+        actor: `mqtt:${denial.username ?? 'anonymous'}`,
+        action: `mqtt.${denial.action}_denied`,
+        subject: denial.topic ?? denial.clientId,
+        after: { clientId: denial.clientId, reason: denial.reason, ...(payload !== undefined ? { payload } : {}) },
+        at: denial.at,
+      });
+    } catch (err) {
+      // A failing audit must not take the broker down; it is logged loudly instead.
+      this.options.log.error({ module: 'broker', err: describeError(err) }, 'could not record an MQTT refusal');
+    }
   }
 
   /** The URL clients use, with the port actually bound (it may have been 0). */
@@ -62,7 +186,8 @@ export class EmbeddedBroker implements Plugin {
   }
 
   health(): ComponentHealth {
-    if (this.broker && this.state.status === 'ok') return ok(`${this.state.detail}, ${this.broker.connectedClients} clients`);
+    const refused = this.denied ? `, ${this.denied} requests refused` : '';
+    if (this.broker && this.state.status === 'ok') return ok(`${this.state.detail}, ${this.broker.connectedClients} clients${refused}`);
     return this.state;
   }
 }

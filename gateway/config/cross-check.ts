@@ -1,6 +1,9 @@
 import type { BuildingConfig } from './schema.ts';
 import type { DeviceProfile } from './profile.ts';
 import type { ConfigIssue } from './load.ts';
+import { HUB_MQTT_USERNAME } from './schema.ts';
+import { mqttSources, signalCatalogue } from '../signals/sources.ts';
+import { SIGNAL_STATES } from '../signals/states.ts';
 
 /**
  * Checks that need the whole file (and the device profiles): ids are unique and
@@ -58,6 +61,8 @@ export function crossCheck(b: BuildingConfig, profiles: ReadonlyMap<string, Devi
   b.signals.leakSensors.forEach((s, i) => (signalId(`signals.leakSensors[${i}]`, s.id), checkPlace(`signals.leakSensors[${i}]`, s.tower, s.floor)));
   b.signals.powerFeeders.forEach((p, i) => (signalId(`signals.powerFeeders[${i}]`, p.id), checkPlace(`signals.powerFeeders[${i}]`, p.tower)));
 
+  checkSignalSources(b, add);
+
   uniqueIds(b.displays, 'displays', 'display', add);
   b.displays.forEach((d, i) => checkPlace(`displays[${i}]`, d.tower));
 
@@ -71,6 +76,43 @@ export function crossCheck(b: BuildingConfig, profiles: ReadonlyMap<string, Devi
   if (b.broker.mode === 'embedded' && b.broker.port !== 0 && b.broker.port === b.web.port && b.broker.host === b.web.host)
     add('broker.port', `the broker and the web server both want port ${b.web.port}`);
   return issues;
+}
+
+/** Value maps, OPC-UA nodes and MQTT accounts must point at signals and sources that exist. */
+function checkSignalSources(b: BuildingConfig, add: (p: string, m: string) => void): void {
+  const catalogue = signalCatalogue(b);
+  const groups = [['fireZones', b.signals.fireZones], ['leakSensors', b.signals.leakSensors], ['powerFeeders', b.signals.powerFeeders]] as const;
+  for (const [group, list] of groups) list.forEach((s, i) => {
+    const kind = catalogue.get(s.id)?.kind;
+    if (!s.mqtt?.values || !kind) return;
+    for (const [vendor, state] of Object.entries(s.mqtt.values))
+      if (!(SIGNAL_STATES[kind] as readonly string[]).includes(state))
+        add(`signals.${group}[${i}].mqtt.values.${vendor}`, `"${state}" is not a ${kind} state (${SIGNAL_STATES[kind].join(', ')})`);
+  });
+
+  uniqueIds(b.opcua.sources, 'opcua.sources', 'OPC-UA source', add);
+  const viaOpcua = new Set<string>();
+  b.opcua.sources.forEach((src, si) => src.nodes.forEach((n, ni) => {
+    const at = `opcua.sources[${si}].nodes[${ni}]`;
+    const info = catalogue.get(n.signal);
+    if (!info) return add(`${at}.signal`, `unknown signal "${n.signal}"`);
+    if (viaOpcua.has(n.signal)) add(`${at}.signal`, `signal "${n.signal}" is already mapped to another OPC-UA node`);
+    viaOpcua.add(n.signal);
+    if (info.mqtt) add(`${at}.signal`, `signal "${n.signal}" also has an MQTT mapping; a signal has one source`);
+    for (const [value, state] of Object.entries(n.values ?? {}))
+      if (!(SIGNAL_STATES[info.kind] as readonly string[]).includes(state)) add(`${at}.values.${value}`, `"${state}" is not a ${info.kind} state`);
+  }));
+
+  if (b.broker.mode !== 'embedded') return;
+  const sources = mqttSources(catalogue);
+  const usernames = new Set<string>();
+  b.broker.accounts.forEach((a, i) => {
+    const at = `broker.accounts[${i}]`;
+    if (a.username === HUB_MQTT_USERNAME) add(`${at}.username`, `"${HUB_MQTT_USERNAME}" is the hub's own account`);
+    if (usernames.has(a.username)) add(`${at}.username`, `duplicate MQTT account "${a.username}"`);
+    usernames.add(a.username);
+    if (a.source && !sources.has(a.source)) add(`${at}.source`, `unknown MQTT source "${a.source}" (known: ${[...sources].join(', ')})`);
+  });
 }
 
 function uniqueIds(items: ReadonlyArray<{ id: string }>, path: string, what: string, add: (p: string, m: string) => void): Set<string> {

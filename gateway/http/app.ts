@@ -7,6 +7,7 @@ import type { HubServices } from '../services.ts';
 import { accessHook, sendError } from './access.ts';
 import type { HttpContext } from './context.ts';
 import { attachLive } from './live.ts';
+import { registerAlarmRoutes } from './routes/alarms.ts';
 import { registerAuthRoutes } from './routes/auth.ts';
 import { registerDataRoutes } from './routes/data.ts';
 import { registerHealthRoutes } from './routes/health.ts';
@@ -60,6 +61,7 @@ export async function buildApp(services: HubServices, options: AppOptions = {}):
   registerHealthRoutes(app, ctx);
   registerSiteRoutes(app, ctx);
   registerDataRoutes(app, ctx);
+  registerAlarmRoutes(app, ctx);
 
   await app.register(async (scope) => {
     // The page itself is public (it shows the login form); the data behind it is not.

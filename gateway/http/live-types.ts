@@ -1,3 +1,4 @@
+import type { AlarmChange } from '../alarms/types.ts';
 import type { DeviceStatus, PointValue } from '../events.ts';
 
 // The socket.io event map, shared by gateway/http/live.ts and the dashboard
@@ -11,6 +12,8 @@ export interface MeterValuesFrame {
 export interface ServerToClientEvents {
   'meter.values': (frame: MeterValuesFrame) => void;
   'device.status': (status: DeviceStatus) => void;
+  /** Every alarm change, sent the moment it happens: never coalesced, never delayed. */
+  'alarm.changed': (change: AlarmChange) => void;
 }
 
 /** The dashboard only listens; nothing is sent up the socket. */

@@ -13,7 +13,8 @@ import { COALESCE_MS, type ClientToServerEvents, type LiveAuth, type LiveRefusal
 //
 // Meter values are coalesced: values arriving within COALESCE_MS go out as one frame
 // (latest value per point), so a burst of polls costs a wall screen at most 10 frames
-// a second. Device status changes are rare and go out at once.
+// a second. Device status changes are rare and go out at once. Alarm changes are never
+// coalesced or delayed: each goes out at once to every authorised client.
 
 interface SocketData {
   session: Session;
@@ -85,6 +86,9 @@ export function attachLive(app: FastifyInstance, { services, sessions }: HttpCon
     flushTimer ??= clock.setTimeout(flush, COALESCE_MS);
   });
   events.on(owner, 'device.status', (status) => io.to(ROOM).emit('device.status', status));
+  // Alarms bypass the coalescing window entirely: each change is its own frame, at once
+  // (NFPA 72 on-premises notification; issue 5 aims far below its 10 s).
+  events.on(owner, 'alarm.changed', (change) => io.to(ROOM).emit('alarm.changed', change));
 
   app.addHook('preClose', async () => {
     events.removeOwner(owner);

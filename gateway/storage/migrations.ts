@@ -35,6 +35,34 @@ export const MIGRATIONS: readonly Migration[] = [
         BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
     `,
   },
+  {
+    version: 2,
+    name: 'alarms',
+    sql: `
+      -- One row per alarm episode (gateway/alarms). The full record is JSON; the
+      -- columns are what the lists filter and sort on.
+      CREATE TABLE alarms (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        condition   TEXT    NOT NULL,
+        state       TEXT    NOT NULL,
+        priority    INTEGER NOT NULL,
+        raised_at   INTEGER NOT NULL,
+        updated_at  INTEGER NOT NULL,
+        record_json TEXT    NOT NULL
+      );
+      -- At most one open episode per condition: a replayed signal can never start a second one.
+      CREATE UNIQUE INDEX alarms_open_condition ON alarms (condition) WHERE state <> 'normal';
+      CREATE INDEX alarms_state_priority ON alarms (state, priority, raised_at);
+      -- The last signal event seen per signal, so a retained or replayed message is
+      -- recognised after a restart of the hub or the broker.
+      CREATE TABLE alarm_signal_seen (
+        signal      TEXT    PRIMARY KEY,
+        seq         INTEGER,
+        source_time INTEGER NOT NULL,
+        state       TEXT    NOT NULL
+      );
+    `,
+  },
 ];
 
 /**

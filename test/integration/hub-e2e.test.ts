@@ -2,6 +2,7 @@ import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../gateway/config/load.ts';
 import type { PointValue } from '../../gateway/events.ts';
+import type { AlarmChange } from '../../gateway/alarms/types.ts';
 import { Hub } from '../../gateway/hub.ts';
 import { silentLogger } from '../../gateway/log.ts';
 import { hubTestConfig } from '../helpers/config.ts';
@@ -60,12 +61,29 @@ describe('the hub, end to end', () => {
     }
   });
 
+  it('raises a fire alarm from the simulated panel, pushes it at once and lists it for the duty officer', async () => {
+    const socket: Socket = io(base, { auth: { token }, transports: ['websocket'] });
+    try {
+      await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+      const pushed = new Promise<AlarmChange>((resolve) =>
+        socket.on('alarm.changed', (c: AlarmChange) => c.alarm.source === 'FZ-A-03' && c.change === 'raised' && resolve(c)));
+      await hub.parts.signalSim!.set('FZ-A-03', 'alarm');
+      const change = await pushed;
+      expect(change.alarm).toMatchObject({ kind: 'fire', state: 'active-unacknowledged', priority: 1 });
+      const list = await fetch(`${base}/api/alarms`, { headers: { authorization: `Bearer ${token}` } });
+      const body = (await list.json()) as { alarms: Array<{ source: string; state: string }> };
+      expect(body.alarms[0]).toMatchObject({ source: 'FZ-A-03', state: 'active-unacknowledged' });
+    } finally {
+      socket.disconnect();
+    }
+  });
+
   it('reports ok health with every component', async () => {
     const res = await waitFor('ok health', async () => {
       const r = await fetch(`${base}/api/health`);
       const body = (await r.json()) as { status: string; components: Record<string, { status: string }> };
       return body.status === 'ok' ? body : undefined;
     }, 10_000);
-    expect(Object.keys(res.components)).toEqual(expect.arrayContaining(['records', 'telemetry', 'broker', 'modbus', 'mqtt.signals', 'http']));
+    expect(Object.keys(res.components)).toEqual(expect.arrayContaining(['records', 'telemetry', 'alarms', 'broker', 'modbus', 'mqtt.signals', 'http']));
   });
 });

@@ -7,6 +7,7 @@ import { MqttSignals } from '../../gateway/drivers/mqtt/signals.ts';
 import { EventBus, type HubEvents } from '../../gateway/events.ts';
 import { silentLogger } from '../../gateway/log.ts';
 import { Metrics } from '../../gateway/metrics.ts';
+import { signalCatalogue } from '../../gateway/signals/sources.ts';
 import { signalTopic } from '../../gateway/signals/states.ts';
 import { SignalPanelSimulator } from '../../simulators/signal-panel.ts';
 import { DEMO_CONFIG } from '../helpers/config.ts';
@@ -53,8 +54,8 @@ describe('safety signals over the embedded broker', () => {
     expect(signals.health().status).toBe('ok');
   });
 
-  it('receives the quiet state of every configured signal at start', async () => {
-    const total = config.building.signals.fireZones.length + config.building.signals.leakSensors.length + config.building.signals.powerFeeders.length;
+  it('receives the quiet state of every signal configured on MQTT at start', async () => {
+    const total = [...signalCatalogue(config.building).values()].filter((s) => !s.opcua && !s.mqtt).length;
     await waitFor('every signal', () => new Set(received.map((s) => s.signal)).size === total);
     expect(received.find((s) => s.signal === 'LK-A-B1-PUMP')?.state).toBe('dry');
     expect(received.find((s) => s.signal === 'PF-B-2')?.state).toBe('on');

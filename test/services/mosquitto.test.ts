@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { systemClock } from '../../gateway/clock.ts';
 import { loadConfig } from '../../gateway/config/load.ts';
 import { MqttSignals } from '../../gateway/drivers/mqtt/signals.ts';
@@ -54,4 +54,45 @@ describeWithProgram(whichProgram('mosquitto') ?? whichProgram('/usr/sbin/mosquit
     expect(after.filter((s) => s.signal === 'LK-A-R08' && s.state === 'wet' && !s.retained).length).toBeGreaterThan(0);
     expect(wet.kind).toBe('leak');
   });
+});
+
+describeWithProgram(whichProgram('mosquitto') ?? whichProgram('/usr/sbin/mosquitto'), 'external Mosquitto over TLS and MQTT 5', 'mosquitto', (program) => {
+  const config = loadConfig(DEMO_CONFIG, { BOHUB_MQTT_URL: 'mqtt://127.0.0.1:1' });
+  let broker: RunningMosquitto;
+  let signals: MqttSignals | undefined;
+  let panel: SignalPanelSimulator | undefined;
+
+  beforeAll(async () => {
+    broker = await startMosquitto(program, { tls: true });
+  });
+
+  afterAll(async () => {
+    await broker?.stop();
+  });
+
+  afterEach(async () => {
+    await panel?.stop();
+    await signals?.stop();
+    panel = signals = undefined;
+  });
+
+  it('receives a fire alarm over mqtts with MQTT 5, checking the broker against the configured CA', async () => {
+    const events = new EventBus();
+    const received: Array<HubEvents['signal.state']> = [];
+    events.on('test', 'signal.state', (s) => received.push(s));
+    signals = new MqttSignals({ config, events, clock: systemClock, log: silentLogger, metrics: new Metrics(), url: () => broker.url, protocolVersion: 5, tls: { caFile: broker.caFile } });
+    await signals.start();
+    expect(signals.health()).toMatchObject({ status: 'ok' });
+    panel = new SignalPanelSimulator({ config, url: () => broker.url, clock: systemClock, log: silentLogger, heartbeatMs: 0, tls: { caFile: broker.caFile! } });
+    await panel.start();
+    await panel.set('FZ-B-03', 'alarm');
+    const alarm = await waitFor('the alarm over TLS', () => received.find((s) => s.signal === 'FZ-B-03' && s.state === 'alarm'));
+    expect(alarm.kind).toBe('fire-zone');
+  });
+
+  it('refuses a broker whose certificate is not signed by the configured CA', async () => {
+    signals = new MqttSignals({ config, events: new EventBus(), clock: systemClock, log: silentLogger, metrics: new Metrics(), url: () => broker.url, protocolVersion: 5, tls: {} });
+    await signals.start();
+    expect(signals.health()).toMatchObject({ status: 'down', detail: expect.stringMatching(/certificate/i) });
+  }, 15_000);
 });
