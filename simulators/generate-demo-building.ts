@@ -3,8 +3,7 @@
 // saves typing 136 units by hand. Run: npx tsx simulators/generate-demo-building.ts
 import { writeFileSync } from 'node:fs';
 import { stringify } from 'yaml';
-import { DEMO_PASSWORDS, hashPassword } from '../gateway/auth/passwords.ts';
-import { demoSourcePassword } from './signal-panel.ts';
+import { DEMO_PASSWORDS, demoSourcePassword, hashPassword } from '../gateway/auth/passwords.ts';
 
 const FLOORS = 12;
 const SURNAMES = ['王', '李', '张', '刘', '陈', '杨', '黄', '赵', '周', '吴', '徐', '孙', '马', '朱', '胡', '郭'];

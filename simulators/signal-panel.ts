@@ -1,3 +1,4 @@
+import { demoSourcePassword } from '../gateway/auth/passwords.ts';
 import { readFileSync } from 'node:fs';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Clock, Timer } from '../gateway/clock.ts';
@@ -21,7 +22,6 @@ export interface SignalPanelOptions {
 }
 
 /** The demo building's MQTT device passwords (published, like the demo users'; site.demo only). */
-export const demoSourcePassword = (username: string) => `${username}-demo-2026`;
 
 interface Source {
   id: string;

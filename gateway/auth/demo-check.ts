@@ -1,9 +1,9 @@
 import type { BuildingConfig } from '../config/schema.ts';
-import { DEMO_PASSWORDS, verifyPassword } from './passwords.ts';
+import { DEMO_PASSWORDS, demoSourcePassword, verifyPassword } from './passwords.ts';
 
 /**
- * Users of a real site (not `site.demo: true`) who still have a published demo
- * password. The hub refuses to start while there are any.
+ * Users and MQTT device accounts of a real site (not `site.demo: true`) who still
+ * have a published demo password. The hub refuses to start while there are any.
  */
 export async function usersWithDemoPasswords(building: BuildingConfig): Promise<string[]> {
   if (building.site.demo) return [];
@@ -11,5 +11,7 @@ export async function usersWithDemoPasswords(building: BuildingConfig): Promise<
   const found = await Promise.all(
     building.users.map(async (u) => ((await Promise.all(demo.map((p) => verifyPassword(p, u.passwordHash)))).some(Boolean) ? u.username : undefined)),
   );
-  return found.filter((u): u is string => u !== undefined);
+  const accounts = building.broker.mode === 'embedded' ? building.broker.accounts : [];
+  const devices = await Promise.all(accounts.map(async (a) => ((await verifyPassword(demoSourcePassword(a.username), a.passwordHash)) ? `mqtt:${a.username}` : undefined)));
+  return [...found, ...devices].filter((u): u is string => u !== undefined);
 }

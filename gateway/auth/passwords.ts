@@ -42,3 +42,6 @@ export const DEMO_PASSWORDS: Readonly<Record<string, string>> = {
   viewer: 'viewer-demo-2026',
   display: 'display-demo-2026',
 };
+
+/** The demo building's MQTT device accounts (fire panels, leak gateways, power monitors) use `<username>-demo-2026`. */
+export const demoSourcePassword = (username: string): string => `${username}-demo-2026`;

@@ -1,16 +1,13 @@
 import { z } from 'zod';
+import { bilingual, decimal, hhmm, id, isoDate, port, scryptHash } from './primitives.ts';
+import { broker, opcua, signals } from './schema-signals.ts';
+import { alarms } from './schema-alarms.ts';
+
+export { HUB_MQTT_USERNAME } from './schema-signals.ts';
 
 // The config language: one YAML file describes a building. This zod schema is the
 // single source of truth: defaults live here, cross-field checks live in
 // superRefine with messages that name the path (CONVENTIONS.md habit 2).
-
-const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'ids use letters, digits, "-", "_" and "."');
-const bilingual = z.object({ zh: z.string().min(1), en: z.string().min(1) });
-const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'times are HH:MM, 24-hour');
-const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'dates are YYYY-MM-DD');
-/** Money and prices are decimal strings, never binary floats (CONVENTIONS.md habit 7). */
-const decimal = z.string().regex(/^\d+(\.\d+)?$/, 'amounts are decimal strings such as "1.0120"');
-const port = z.number().int().min(0).max(65535);
 
 const contact = z.object({ name: z.string().min(1), phone: z.string().min(3), mobile: z.string().optional() });
 
@@ -79,40 +76,6 @@ const meter = z.object({
   ctRatio: z.number().positive().default(1),
 });
 
-// MQTT topic filters: levels split by "/", "+" a whole level, "#" only last
-// (MQTT 3.1.1 §4.7.1, [MQTT-4.7.1-2], [MQTT-4.7.1-3]). "{site}" is replaced by the site id.
-const topicFilter = z.string().min(1).max(256).refine(
-  (f) => f.split('/').every((level, i, all) => (level.includes('#') ? level === '#' && i === all.length - 1 : !level.includes('+') || level === '+')),
-  'not an MQTT topic filter: "+" must be a whole level and "#" the last level',
-);
-/** RFC 6901 JSON pointer: "" is the whole document, "/state" a member. */
-const jsonPointer = z.string().regex(/^(\/.*)?$/, 'a JSON pointer such as "/state" or "" for the whole payload');
-/** Vendor values (as text: true, 1, "ALM") mapped to the normalised states of signals/states.ts. */
-const valueMap = z.record(z.string(), z.string());
-
-/**
- * A vendor's own topic for one signal, so its panel works without code. Without
- * it the signal uses the default layout bohub/<site>/signal/<id> (signals/states.ts).
- */
-const signalMapping = z.object({
-  topic: topicFilter,
-  /** 'text': the whole payload is the value; 'json': the value is at `pointer`. */
-  format: z.enum(['json', 'text']).default('json'),
-  pointer: jsonPointer.default('/state'),
-  values: valueMap.optional(),
-  /** Where the source's sequence number and time (ms epoch or ISO 8601) are, if it sends them. */
-  seqPointer: jsonPointer.optional(),
-  timePointer: jsonPointer.optional(),
-});
-
-const signals = z.object({
-  fireZones: z.array(z.object({ id, tower: id, floor: z.number().int(), panel: id, zone: z.number().int().positive(), mqtt: signalMapping.optional() })).default([]),
-  // `source` names the device that speaks for the signal (its MQTT account, LWT and heartbeat);
-  // a fire zone's source is its panel. Defaults: LEAK-GW-<tower> and POWER-MON-<tower>.
-  leakSensors: z.array(z.object({ id, tower: id, floor: z.number().int(), location: bilingual, source: id.optional(), mqtt: signalMapping.optional() })).default([]),
-  powerFeeders: z.array(z.object({ id, tower: id, name: bilingual, source: id.optional(), mqtt: signalMapping.optional() })).default([]),
-});
-
 const shift = z.object({ start: hhmm, end: hhmm });
 
 // handbook 第一节 一、值班制度
@@ -151,8 +114,6 @@ const billingCalendar = z.object({
 export const ROLES = ['viewer', 'operator', 'supervisor', 'finance', 'admin', 'display'] as const;
 export type Role = (typeof ROLES)[number];
 
-const scryptHash = z.string().regex(/^scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/, 'not a scrypt hash; make one with `bohub user hash-password`');
-
 const user = z.object({
   username: z.string().regex(/^[a-z][a-z0-9._-]{1,31}$/, 'usernames are lower case, 2-32 characters'),
   displayName: z.string().min(1),
@@ -160,79 +121,6 @@ const user = z.object({
   /** `scrypt$N$r$p$salt$hash` as written by `bohub user hash-password`. */
   passwordHash: scryptHash,
 });
-
-/** The embedded broker's reserved account for the hub itself (its password is made at each start). */
-export const HUB_MQTT_USERNAME = 'bohub-hub';
-
-/**
- * One MQTT account of the embedded broker. A device account names its `source`:
- * it may then publish its own signals (default layout or mapped topic), its LWT
- * status and its heartbeat, and nothing else unless `publish` adds filters.
- * Commands (bohub/<site>/cmd/#) and $SYS are never publishable by an account.
- */
-const mqttAccount = z.object({
-  username: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'MQTT usernames use letters, digits, "-", "_" and "."'),
-  passwordHash: scryptHash,
-  source: id.optional(),
-  publish: z.array(topicFilter).default([]),
-  /** Filters this account may read: it may subscribe where they overlap, and receives only matching topics. */
-  read: z.array(topicFilter).default([]),
-});
-
-const broker = z.discriminatedUnion('mode', [
-  z.object({
-    mode: z.literal('embedded'),
-    host: z.string().default('127.0.0.1'),
-    port: port.default(1883),
-    /** Anonymous clients are refused unless this says otherwise ([MQTT-3.1.4-2] lets the server refuse a CONNECT). */
-    allowAnonymous: z.boolean().default(false),
-    accounts: z.array(mqttAccount).default([]),
-  }),
-  z.object({
-    mode: z.literal('external'),
-    url: z.string().regex(/^(mqtt|mqtts|ws|wss):\/\//, 'a broker url such as mqtt://host:1883'),
-    username: z.string().optional(),
-    password: z.string().optional(),
-    protocolVersion: z.union([z.literal(4), z.literal(5)]).default(4),
-    /** CA that signed the broker's certificate (mqtts/wss); the broker's name is always verified. */
-    caFile: z.string().optional(),
-    /** Client certificate and key, for brokers that authenticate clients by certificate. */
-    certFile: z.string().optional(),
-    keyFile: z.string().optional(),
-    /** Needed once several hubs share one broker; default bohub-<site>-signals. */
-    clientId: z.string().min(1).max(64).optional(),
-  }),
-]);
-
-const opcuaNode = z.object({
-  signal: id,
-  /** e.g. "ns=1;s=PF-A-1.On". */
-  nodeId: z.string().min(1),
-  /** Values as text ("true", "1") to normalised states; booleans default to true=on / false=off for feeders. */
-  values: valueMap.optional(),
-});
-
-/**
- * An OPC-UA server the hub subscribes to (OPC-UA Part 4 §5.13 monitored items).
- * Security defaults to SignAndEncrypt with Basic256Sha256; `None` must be written
- * out for both mode and policy, so an insecure link is never an accident.
- */
-const opcuaSource = z.object({
-  id,
-  endpoint: z.string().regex(/^opc\.tcp:\/\//, 'an OPC-UA endpoint such as opc.tcp://host:4840'),
-  securityMode: z.enum(['None', 'Sign', 'SignAndEncrypt']).default('SignAndEncrypt'),
-  securityPolicy: z.enum(['None', 'Basic256Sha256', 'Aes128_Sha256_RsaOaep', 'Aes256_Sha256_RsaPss']).default('Basic256Sha256'),
-  publishingIntervalMs: z.number().int().min(50).default(250),
-  samplingIntervalMs: z.number().int().min(0).default(100),
-  /** Server-side queue per monitored item, so quick on-off-on changes are not lost (Part 4 §5.12.1.5). */
-  queueSize: z.number().int().min(1).max(1000).default(10),
-  nodes: z.array(opcuaNode).min(1),
-}).superRefine((s, ctx) => {
-  if ((s.securityMode === 'None') !== (s.securityPolicy === 'None'))
-    ctx.addIssue({ code: 'custom', path: ['securityPolicy'], message: 'securityMode None and securityPolicy None go together; write both to run without security' });
-});
-
-const opcua = z.object({ sources: z.array(opcuaSource).default([]) });
 
 const MiB = 1024 * 1024;
 
@@ -294,76 +182,6 @@ const simulators = z.object({
   speedup: z.number().positive().default(60),
 });
 
-// The alarm system (gateway/alarms): priorities, shelving, on/off delays and chatter as
-// ISA-18.2 describes them; shelving as OPC-UA Part 9's ShelvedStateMachine (timed shelve).
-// FIRE ALARMS ARE NEVER DELAYED, SHELVED OR SUPPRESSED, so nothing below has a fire
-// delay: conditioning exists for leaks and supervisory (loss of communication) only.
-
-const chatter = z.object({
-  /** A condition that goes active this many times within windowSeconds is chattering (ISA-18.2 chattering alarm). */
-  maxActivations: z.number().int().min(2).default(4),
-  windowSeconds: z.number().int().positive().default(60),
-});
-
-/** On-delay: the condition must stay active this long before it alarms; off-delay: inactive this long before it clears. */
-const conditioning = (onDelaySeconds: number, offDelaySeconds: number) => ({
-  onDelaySeconds: z.number().int().min(0).max(600).default(onDelaySeconds),
-  offDelaySeconds: z.number().int().min(0).max(3600).default(offDelaySeconds),
-  chatter: chatter.prefault({}),
-});
-
-/** 1 is the highest priority. */
-const priority = z.number().int().min(1).max(9);
-
-const alarms = z.object({
-  priorities: z
-    .object({ fire: priority.default(1), powerLoss: priority.default(2), leak: priority.default(3), trouble: priority.default(4) })
-    .superRefine((p, ctx) => {
-      // Fire outranks everything (NFPA 72 signal priority: fire alarm signals come first).
-      for (const k of ['powerLoss', 'leak', 'trouble'] as const)
-        if (p[k] <= p.fire) ctx.addIssue({ code: 'custom', path: [k], message: `must be lower than fire's (a larger number than ${p.fire})` });
-    })
-    .prefault({}),
-  /** Leak sensors: a splash is not a flood; a wet sensor must stay wet for the on-delay. */
-  leak: z.object(conditioning(5, 30)).prefault({}),
-  supervision: z
-    .object({
-      /** A source not heard from (heartbeat, online, or any of its signals) for this long raises a trouble alarm. */
-      heartbeatTimeoutSeconds: z.number().int().min(5).default(90),
-      /** How often silence is checked; the worst case to raise is timeout + check interval + on-delay. */
-      checkIntervalSeconds: z.number().int().min(1).max(30).default(5),
-      /**
-       * Sources supervised besides the fire panels named in signals.fireZones (e.g. a
-       * leak gateway), with the system whose maintenance window covers them. A source
-       * that reports itself online later is supervised from then on.
-       */
-      sources: z.array(z.object({ id, system: z.enum(['fire', 'leak', 'power']) })).default([]),
-      ...conditioning(0, 30),
-    })
-    .superRefine((s, ctx) => {
-      // GB 50166 (issue 5): a fault is displayed within 100 s.
-      const worst = s.heartbeatTimeoutSeconds + s.checkIntervalSeconds + s.onDelaySeconds;
-      if (worst > 100) ctx.addIssue({ code: 'custom', path: ['heartbeatTimeoutSeconds'], message: `timeout + check interval + on-delay is ${worst} s; loss of communication must raise trouble within 100 s (GB 50166)` });
-    })
-    .prefault({}),
-  /** The longest an operator may shelve an alarm (ISA-18.2: shelving is time-limited). */
-  maxShelveMinutes: z.number().int().positive().default(8 * 60),
-  /** Planned work per system: notifications of that system are silenced; alarms are still recorded and flagged. */
-  maintenanceWindows: z
-    .array(
-      z
-        .object({
-          id,
-          system: z.enum(['fire', 'leak', 'power']),
-          from: z.iso.datetime({ offset: true }),
-          to: z.iso.datetime({ offset: true }),
-          reason: z.string().min(1),
-        })
-        .refine((w) => Date.parse(w.from) < Date.parse(w.to), { message: 'from must be before to', path: ['to'] }),
-    )
-    .default([]),
-});
-
 export const buildingSchema = z.object({
   site: z.object({
     id,
@@ -382,7 +200,7 @@ export const buildingSchema = z.object({
   tariffs,
   billing: billingCalendar.default({ readingDay: 25, noticeDay: 1, paymentDueDay: 5, reminderDay: 18, dunningDay: 23 }),
   users: z.array(user).min(1),
-  broker: broker.default({ mode: 'embedded', host: '127.0.0.1', port: 1883, allowAnonymous: false, accounts: [] }),
+  broker: broker.default({ mode: 'embedded', host: '127.0.0.1', port: 1883, accounts: [] }),
   opcua: opcua.prefault({}),
   storage: storage.prefault({}),
   web: web.default({ host: '127.0.0.1', port: 8080, sessionTtlMinutes: 720, loginAttemptsPerMinute: 5 }),
@@ -397,7 +215,7 @@ export type UnitConfig = BuildingConfig['towers'][number]['floors'][number]['uni
 export type UserConfig = BuildingConfig['users'][number];
 export type BrokerConfig = BuildingConfig['broker'];
 export type MqttAccountConfig = Extract<BrokerConfig, { mode: 'embedded' }>['accounts'][number];
-export type SignalMappingConfig = z.infer<typeof signalMapping>;
+export type SignalMappingConfig = NonNullable<BuildingConfig['signals']['fireZones'][number]['mqtt']>;
 export type OpcuaSourceConfig = BuildingConfig['opcua']['sources'][number];
 export type AlarmsConfig = BuildingConfig['alarms'];
 

@@ -10,7 +10,8 @@ import { silentLogger } from '../../gateway/log.ts';
 import { Metrics } from '../../gateway/metrics.ts';
 import { signalTopic } from '../../gateway/signals/states.ts';
 import type { AuditEntry } from '../../gateway/storage/types.ts';
-import { SignalPanelSimulator, demoSourcePassword } from '../../simulators/signal-panel.ts';
+import { SignalPanelSimulator } from '../../simulators/signal-panel.ts';
+import { demoSourcePassword } from '../../gateway/auth/passwords.ts';
 import { writeConfig } from '../helpers/config.ts';
 import { waitFor } from '../helpers/ports.ts';
 

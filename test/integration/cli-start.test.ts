@@ -57,6 +57,7 @@ describe('bohub start refuses bad input with a clear message', () => {
     const run = runStart(quickBuilding((raw) => (raw.site.demo = false)));
     expect(run.status).toBe(1);
     expect(run.stderr).toMatch(/users admin, .* still have the published demo passwords/);
+    expect(run.stderr).toContain('mqtt:fp-a'); // device accounts too
   });
 });
 
