@@ -10,6 +10,7 @@ import { createLogger } from './log.ts';
 
 const USAGE = `usage:
   bohub start --config FILE          run the hub for the building in FILE
+              [--scenario FILE]      with simulators: then play a scenario (config/demo/scenarios/)
   bohub config check FILE            list every problem in FILE (exit 1 if any)
   bohub config schema [--out FILE]   write the config language's JSON Schema
   bohub user hash-password           read a password on stdin, print its scrypt hash
@@ -21,10 +22,10 @@ ${ENV_OVERRIDES.map((o) => `  ${o.name.padEnd(26)} ${o.help}`).join('\n')}
 const EXIT_USAGE = 64;
 
 async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { config: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean' } } });
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { config: { type: 'string' }, scenario: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean' } } });
   const [command, sub, arg] = positionals;
   if (values.help || !command) return (console.log(USAGE), values.help ? 0 : EXIT_USAGE);
-  if (command === 'start') return start(values.config ?? arg ?? sub);
+  if (command === 'start') return start(values.config ?? arg ?? sub, values.scenario);
   if (command === 'config' && sub === 'check' && arg) return check(arg);
   if (command === 'config' && sub === 'schema') return schema(values.out);
   if (command === 'user' && sub === 'hash-password') return hashFromStdin();
@@ -60,7 +61,7 @@ async function hashFromStdin(): Promise<number> {
   return 0;
 }
 
-async function start(file?: string): Promise<number> {
+async function start(file?: string, scenarioFile?: string): Promise<number> {
   if (!file) return (console.error(USAGE), EXIT_USAGE);
   const log = createLogger();
   let hub: import('./hub.ts').Hub;
@@ -78,6 +79,7 @@ async function start(file?: string): Promise<number> {
     console.error(`bohub: cannot start: ${describeError(err)}`);
     return 1;
   }
+  if (scenarioFile) void playThroughSimulator(hub, scenarioFile);
   await new Promise<void>((resolve) => {
     const shutdown = (signal: string) => {
       log.info({ signal }, 'stopping');
@@ -87,6 +89,24 @@ async function start(file?: string): Promise<number> {
     process.once('SIGTERM', shutdown);
   });
   return 0;
+}
+
+/**
+ * Plays a scenario (e.g. a night fire, then a power cut) through the hub's own
+ * signal simulator, at the simulators' speed-up, to rehearse the procedures.
+ */
+async function playThroughSimulator(hub: import('./hub.ts').Hub, file: string): Promise<void> {
+  const { loadScenario, playScenario } = await import('../simulators/scenario.ts');
+  const panel = hub.parts.signalSim;
+  const config = hub.services().config;
+  if (!panel) return void hub.log.error({ scenario: file }, 'scenarios need simulators.enabled: true');
+  try {
+    const scenario = loadScenario(file, config);
+    hub.log.info({ scenario: scenario.name }, 'playing scenario');
+    await playScenario(scenario, panel, { clock: hub.clock, speedup: config.building.simulators.speedup, onChange: (c) => hub.log.info(c, 'scenario step') });
+  } catch (err) {
+    hub.log.error({ scenario: file, err: describeError(err) }, 'scenario failed');
+  }
 }
 
 main(process.argv.slice(2)).then(

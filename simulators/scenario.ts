@@ -125,26 +125,3 @@ function secondsOfDay(hhmm: string): number {
   const [h, m, s] = hhmm.split(':').map(Number);
   return h! * 3600 + m! * 60 + (s ?? 0);
 }
-
-// CLI: play a scenario into a running hub's broker with the signal simulator.
-//   npx tsx simulators/scenario.ts FILE [--config config/demo/building.yaml] [--url mqtt://127.0.0.1:1883] [--speedup 60]
-if (import.meta.url === pathToFileURL(resolve(process.argv[1] ?? '')).href) {
-  const { parseArgs } = await import('node:util');
-  const { loadConfig } = await import('../gateway/config/load.ts');
-  const { createLogger } = await import('../gateway/log.ts');
-  const { SignalPanelSimulator } = await import('./signal-panel.ts');
-  const { values, positionals } = parseArgs({
-    allowPositionals: true,
-    options: { config: { type: 'string', default: 'config/demo/building.yaml' }, url: { type: 'string' }, speedup: { type: 'string', default: '60' } },
-  });
-  const config = loadConfig(values.config!);
-  const scenario = loadScenario(positionals[0] ?? 'config/demo/scenarios/night-fire.yaml', config);
-  const broker = config.building.broker;
-  const url = values.url ?? (broker.mode === 'external' ? broker.url : `mqtt://${broker.host}:${broker.port}`);
-  const log = createLogger();
-  const panel = new SignalPanelSimulator({ config, url: () => url, clock: systemClock, log });
-  await panel.start();
-  log.info({ scenario: scenario.name, speedup: Number(values.speedup) }, 'playing scenario');
-  await playScenario(scenario, panel, { speedup: Number(values.speedup), onChange: (c) => log.info(c, 'scenario step') });
-  await panel.stop();
-}
