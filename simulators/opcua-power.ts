@@ -1,4 +1,3 @@
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import {
   DataType, MessageSecurityMode, OPCUACertificateManager, OPCUAServer, SecurityPolicy, StatusCodes, Variant,
@@ -6,6 +5,7 @@ import {
 } from 'node-opcua';
 import type { LoadedConfig } from '../gateway/config/load.ts';
 import type { Logger } from '../gateway/log.ts';
+import { freePort } from './free-port.ts';
 import { down, ok, type ComponentHealth, type Plugin } from '../gateway/plugin.ts';
 
 export interface OpcuaPowerOptions {
@@ -109,15 +109,4 @@ export class OpcuaPowerSimulator implements Plugin {
   health(): ComponentHealth {
     return this.server ? ok(`serving ${this.variables.size} feeders at ${this.url()}`) : down('not started');
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
 }
