@@ -1,5 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 import { Aedes, type Client } from 'aedes';
 import { verifyPassword } from '../auth/passwords.ts';
 import { systemClock, type Clock } from '../clock.ts';
@@ -10,6 +11,7 @@ import { BohubError, describeError } from '../errors.ts';
 import { degraded, down, ok, type ComponentHealth, type Plugin } from '../plugin.ts';
 import type { AuditEntry } from '../storage/types.ts';
 import { BrokerAcl, type Principal } from './acl.ts';
+import { accountsByCertificateCN, certificateLogin, tlsServerOptions } from './client-cert.ts';
 
 export interface EmbeddedBrokerOptions {
   host: string;
@@ -40,7 +42,9 @@ export interface BrokerDenial {
 /**
  * The embedded MQTT 3.1.1 broker (aedes) used when no external broker is
  * configured. Clients log in with an account from config (scrypt hashes, as for
- * users); the hub has its own account with a password made per process. Topic
+ * users), or on the TLS port (broker.tls) with a client certificate whose CN an
+ * account names (client-cert.ts); the hub has its own account with a password
+ * made per process. Topic
  * ACLs come from signals/sources (acl.ts). Every refusal is reported through
  * onDenied and the audit log, so a fake fire alarm leaves a trace.
  */
@@ -48,8 +52,10 @@ export class EmbeddedBroker implements Plugin {
   readonly name = 'broker';
   private broker?: Aedes;
   private server?: Server;
+  private tlsServer?: Server;
   private state: ComponentHealth = down('not started');
   private boundPort = 0;
+  private boundTlsPort = 0;
   private denied = 0;
   private readonly principals = new WeakMap<Client, Principal>();
   /** Passwords already checked against their scrypt hash: a reconnect storm must not cost 50 ms of scrypt each. */
@@ -75,39 +81,62 @@ export class EmbeddedBroker implements Plugin {
       ...(acl ? this.hooks(acl) : {}),
     });
     this.broker.on('clientError', (client, err) => log.warn({ client: client.id, err: err.message }, 'MQTT client error'));
+    const { host } = this.options;
     const server = createServer(this.broker.handle);
     this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (err: NodeJS.ErrnoException) =>
-        reject(err.code === 'EADDRINUSE'
-          ? new BohubError('BOHUB_PORT_IN_USE', `MQTT port ${this.options.host}:${this.options.port} is already in use; set broker.port or BOHUB_MQTT_PORT`)
-          : err));
-      // A restart keeps the port it had, so clients find the broker again.
-      server.listen(this.boundPort || this.options.port, this.options.host, () => resolve());
-    });
-    this.boundPort = (server.address() as { port: number }).port;
+    // A restart keeps the port it had, so clients find the broker again.
+    this.boundPort = await listen(server, host, this.boundPort || this.options.port, 'broker.port or BOHUB_MQTT_PORT');
+    const tls = this.options.config?.building.broker.mode === 'embedded' ? this.options.config.building.broker.tls : undefined;
+    if (tls) {
+      // Same aedes instance: a client on either port sees the same sessions and retained messages.
+      const tlsServer = createTlsServer(tlsServerOptions(tls), this.broker.handle);
+      this.tlsServer = tlsServer;
+      // Node tls docs (event 'tlsClientError'): a handshake that fails, e.g. with
+      // requireClientCert and no trusted certificate, never reaches aedes; it is refused here.
+      tlsServer.on('tlsClientError', (err: NodeJS.ErrnoException, socket) => {
+        if (err.code === 'ECONNRESET' || err.code === 'EPIPE') return; // the peer hung up: nothing was refused
+        this.deny({ action: 'connect', clientId: `tls:${socket.remoteAddress}:${socket.remotePort}`, reason: `TLS handshake refused: ${err.message}` });
+      });
+      this.boundTlsPort = await listen(tlsServer, host, this.boundTlsPort || tls.port, 'broker.tls.port');
+      tlsServer.on('error', (err) => (this.state = degraded(describeError(err))));
+    }
     server.on('error', (err) => (this.state = degraded(describeError(err))));
-    this.state = ok(`listening on ${this.options.host}:${this.boundPort}${acl ? '' : ' (open: no ACLs)'}`);
-    log.info({ host: this.options.host, port: this.boundPort }, 'embedded MQTT broker listening');
+    const tlsDetail = tls ? `, TLS on ${this.boundTlsPort}${tls.requireClientCert ? ' (client certificate required)' : ''}` : '';
+    this.state = ok(`listening on ${host}:${this.boundPort}${tlsDetail}${acl ? '' : ' (open: no ACLs)'}`);
+    log.info({ host, port: this.boundPort, ...(tls ? { tlsPort: this.boundTlsPort } : {}) }, 'embedded MQTT broker listening');
   }
 
   private hooks(acl: BrokerAcl) {
-    const site = this.options.config!.building.site.id;
+    const { building } = this.options.config!;
+    const site = building.site.id;
+    const byCertificateCN = accountsByCertificateCN(building.broker);
     return {
       authenticate: (client: Client, username: string | undefined, password: Buffer | undefined, done: (err: (Error & { returnCode: number }) | null, ok: boolean | null) => void) => {
-        const refuse = (reason: string, returnCode: number) => {
-          this.deny({ action: 'connect', clientId: client.id, username, reason });
+        const refuse = (reason: string, returnCode: number, who = username) => {
+          this.deny({ action: 'connect', clientId: client.id, username: who, reason });
           // 4 = bad user name or password, 5 = not authorized (MQTT 3.1.1 §3.2.2.3, Table 3.1).
           done(Object.assign(new Error(reason), { returnCode }), false);
         };
-        if (!username || !password) return refuse('anonymous clients are not allowed', 5);
-        const principal = acl.principalOf(username);
-        if (!principal) return refuse(`unknown account "${username}"`, 4);
+        // A certificate, when presented, decides: a bad one is refused like a wrong
+        // password (4) rather than passed over for the CONNECT's username and password.
+        const cert = certificateLogin(client.conn, byCertificateCN);
+        if (cert.kind === 'refused') return refuse(cert.reason, 4);
+        if (cert.kind === 'account' && username !== undefined && username !== cert.username)
+          return refuse(`client certificate CN "${cert.cn}" belongs to "${cert.username}", not "${username}"`, 4);
+        const name = cert.kind === 'account' ? cert.username : username;
+        if (!name || (cert.kind === 'none' && !password)) return refuse('anonymous clients are not allowed', 5);
+        const principal = acl.principalOf(name);
+        if (!principal) return refuse(`unknown account "${name}"`, 4);
         // The hub's persistent session must not be taken over by a device [MQTT-3.1.4-2].
-        if (!principal.hub && client.id.startsWith(`bohub-${site}-signals`)) return refuse(`client id "${client.id}" is reserved for the hub`, 5);
-        this.checkPassword(acl, username, password).then(
+        if (!principal.hub && client.id.startsWith(`bohub-${site}-signals`)) return refuse(`client id "${client.id}" is reserved for the hub`, 5, name);
+        if (cert.kind === 'account') {
+          // The handshake proved the key; the ACLs are the account's, exactly as for a password login.
+          this.principals.set(client, principal);
+          return done(null, true);
+        }
+        this.checkPassword(acl, name, password!).then(
           (good) => {
-            if (!good) return refuse(`wrong password for "${username}"`, 4);
+            if (!good) return refuse(`wrong password for "${name}"`, 4);
             this.principals.set(client, principal);
             done(null, true);
           },
@@ -176,12 +205,17 @@ export class EmbeddedBroker implements Plugin {
     return `mqtt://${this.options.host}:${this.boundPort}`;
   }
 
+  /** The mqtts URL of the TLS port, when broker.tls is configured and the broker has started. */
+  tlsUrl(): string | undefined {
+    return this.boundTlsPort ? `mqtts://${this.options.host}:${this.boundTlsPort}` : undefined;
+  }
+
   async stop(): Promise<void> {
-    const { server, broker } = this;
-    this.server = undefined;
+    const { server, tlsServer, broker } = this;
+    this.server = this.tlsServer = undefined;
     this.broker = undefined;
     if (broker) await new Promise<void>((r) => broker.close(() => r()));
-    if (server) await new Promise<void>((r) => server.close(() => r()));
+    for (const s of [server, tlsServer]) if (s) await new Promise<void>((r) => s.close(() => r()));
     this.state = down('stopped');
   }
 
@@ -190,4 +224,15 @@ export class EmbeddedBroker implements Plugin {
     if (this.broker && this.state.status === 'ok') return ok(`${this.state.detail}, ${this.broker.connectedClients} clients${refused}`);
     return this.state;
   }
+}
+
+/** Listens on host:port and returns the port bound; a port in use gets a message naming the setting. */
+function listen(server: Server, host: string, port: number, setting: string): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(err.code === 'EADDRINUSE'
+        ? new BohubError('BOHUB_PORT_IN_USE', `MQTT port ${host}:${port} is already in use; set ${setting}`)
+        : err));
+    server.listen(port, host, () => resolve((server.address() as { port: number }).port));
+  });
 }

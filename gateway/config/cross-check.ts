@@ -105,14 +105,32 @@ function checkSignalSources(b: BuildingConfig, add: (p: string, m: string) => vo
 
   if (b.broker.mode !== 'embedded') return;
   const sources = mqttSources(catalogue);
+  const broker = b.broker;
   const usernames = new Set<string>();
-  b.broker.accounts.forEach((a, i) => {
+  const certificateCNs = new Set<string>();
+  broker.accounts.forEach((a, i) => {
     const at = `broker.accounts[${i}]`;
     if (a.username === HUB_MQTT_USERNAME) add(`${at}.username`, `"${HUB_MQTT_USERNAME}" is the hub's own account`);
     if (usernames.has(a.username)) add(`${at}.username`, `duplicate MQTT account "${a.username}"`);
     usernames.add(a.username);
     if (a.source && !sources.has(a.source)) add(`${at}.source`, `unknown MQTT source "${a.source}" (known: ${[...sources].join(', ')})`);
+    if (a.certificateCN === undefined) return;
+    // One certificate must name one account, or a device could log in as either.
+    if (certificateCNs.has(a.certificateCN)) add(`${at}.certificateCN`, `certificate CN "${a.certificateCN}" is already used by another account`);
+    certificateCNs.add(a.certificateCN);
+    if (!broker.tls) add(`${at}.certificateCN`, 'certificate logins need broker.tls (the TLS port where devices present certificates)');
   });
+  checkBrokerTls(b, add);
+}
+
+/** The TLS listener needs its certificate, its key and the CA that signs client certificates. */
+function checkBrokerTls(b: BuildingConfig, add: (p: string, m: string) => void): void {
+  if (b.broker.mode !== 'embedded' || !b.broker.tls) return;
+  const { tls, host, port } = b.broker;
+  const missing = (['certFile', 'keyFile', 'caFile'] as const).filter((f) => !tls[f]);
+  for (const f of missing) add(`broker.tls.${f}`, `broker.tls needs certFile, keyFile and caFile together; ${f} is missing`);
+  if (tls.port !== 0 && tls.port === port) add('broker.tls.port', `the TLS port ${tls.port} is also the broker's plain MQTT port`);
+  if (tls.port !== 0 && tls.port === b.web.port && host === b.web.host) add('broker.tls.port', `the broker's TLS port and the web server both want port ${b.web.port}`);
 }
 
 function uniqueIds(items: ReadonlyArray<{ id: string }>, path: string, what: string, add: (p: string, m: string) => void): Set<string> {

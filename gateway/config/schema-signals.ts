@@ -54,6 +54,26 @@ const mqttAccount = z.object({
   publish: z.array(topicFilter).default([]),
   /** Filters this account may read: it may subscribe where they overlap, and receives only matching topics. */
   read: z.array(topicFilter).default([]),
+  /**
+   * The subject CN of this device's client certificate: on the broker's TLS port a
+   * client whose certificate is signed by `broker.tls.caFile` and carries this CN is
+   * logged in as this account without a password.
+   */
+  certificateCN: z.string().min(1).max(64).optional(),
+});
+
+/**
+ * The embedded broker's MQTT-over-TLS listener (mqtts, next to the plain port).
+ * Client certificates are always asked for and checked against `caFile`; with
+ * `requireClientCert` a client without a valid one fails the TLS handshake,
+ * otherwise it may still log in with a password over the encrypted link.
+ */
+const brokerTls = z.object({
+  port: port.default(8883),
+  certFile: z.string().min(1).optional(),
+  keyFile: z.string().min(1).optional(),
+  caFile: z.string().min(1).optional(),
+  requireClientCert: z.boolean().default(false),
 });
 
 export const broker = z.discriminatedUnion('mode', [
@@ -62,6 +82,7 @@ export const broker = z.discriminatedUnion('mode', [
     host: z.string().default('127.0.0.1'),
     port: port.default(1883),
     accounts: z.array(mqttAccount).default([]),
+    tls: brokerTls.optional(),
   }),
   z.object({
     mode: z.literal('external'),
