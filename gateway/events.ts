@@ -34,14 +34,14 @@ export interface DeviceStatus {
 export interface SignalState {
   /** The configured signal id, e.g. `FZ-A-07` for the fire zone of tower A floor 7. */
   signal: string;
-  kind: 'fire-zone' | 'leak' | 'power-feeder';
+  kind: 'fire-zone' | 'leak' | 'power-feeder' | 'gas' | 'typhoon' | 'rainstorm';
   state: string;
   sourceTime: number;
   seq?: number;
   retained: boolean;
 }
 
-/** A signal source (fire panel, leak gateway, power monitor) is heard from, or has gone silent. */
+/** A signal source (fire panel, leak or gas gateway, power monitor, weather feed) is heard from, or has gone silent. */
 export interface SourceStatus {
   /** The source id, e.g. the fire panel `FP-A` or an OPC-UA server's configured id. */
   source: string;

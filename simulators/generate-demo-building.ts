@@ -91,11 +91,27 @@ const signals = {
     // The standby generators report through the power-monitoring system over OPC-UA.
     { id: `PF-${t.id}-GEN`, tower: t.id, name: { zh: `${t.id}座备用发电机`, en: `Tower ${t.id} standby generator` } },
   ]),
+  // Gas detectors (handbook 第九节 七): the gas meter room in B1, and the kitchen gas
+  // riser serving the retail floors' restaurants.
+  gasDetectors: towers.flatMap((t) => [
+    { id: `GS-${t.id}-B1-METER`, tower: t.id, floor: -1, location: { zh: '地下一层燃气表房', en: 'B1 gas meter room' } },
+    ...[1, 2].map((level) => ({ id: `GS-${t.id}-K${String(level).padStart(2, '0')}`, tower: t.id, floor: level, location: { zh: `${level}层厨房燃气管井`, en: `Floor ${level} kitchen gas riser` } })),
+  ]),
+  // The typhoon signal and rainstorm warning as the fire-control room relays them
+  // (第九节 二, 三), from the site's weather feed (source WEATHER).
+  weather: [
+    { id: 'WX-TYPHOON', kind: 'typhoon' },
+    { id: 'WX-RAINSTORM', kind: 'rainstorm' },
+  ],
 };
 
-// One MQTT account per signal source (fire panel, leak gateway, power monitor):
-// each may publish only its own topics. Demo passwords: <username>-demo-2026.
-const sources = ['A', 'B'].flatMap((t) => [['fp', `FP-${t}`], ['leak-gw', `LEAK-GW-${t}`], ['power-mon', `POWER-MON-${t}`]].map(([u, source]) => ({ username: `${u}-${t.toLowerCase()}`, source })));
+// One MQTT account per signal source (fire panel, leak gateway, power monitor, gas
+// gateway, weather feed): each may publish only its own topics. Demo passwords:
+// <username>-demo-2026.
+const sources = [
+  ...['A', 'B'].flatMap((t) => [['fp', `FP-${t}`], ['leak-gw', `LEAK-GW-${t}`], ['power-mon', `POWER-MON-${t}`], ['gas-gw', `GAS-GW-${t}`]].map(([u, source]) => ({ username: `${u}-${t.toLowerCase()}`, source }))),
+  { username: 'weather-feed', source: 'WEATHER' },
+];
 const mqttAccounts = await Promise.all(sources.map(async (a) => ({ ...a, passwordHash: await hashPassword(demoSourcePassword(a.username)) })));
 
 // The power-monitoring server (simulators/opcua-power.ts in the demo). Security

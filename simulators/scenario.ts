@@ -5,6 +5,7 @@ import { parse } from 'yaml';
 import { z } from 'zod';
 import { systemClock, type Clock } from '../gateway/clock.ts';
 import type { LoadedConfig } from '../gateway/config/load.ts';
+import { signalCatalogue } from '../gateway/signals/sources.ts';
 import { SIGNAL_STATES } from '../gateway/signals/states.ts';
 
 // The scenario runner (issue 5): plays a YAML scenario, such as
@@ -106,14 +107,9 @@ export async function playScenario(scenario: Scenario, publisher: SignalPublishe
 }
 
 function checkSignals(scenario: Scenario, config: LoadedConfig, file: string): void {
-  const s = config.building.signals;
-  const kinds = new Map<string, keyof typeof SIGNAL_STATES>([
-    ...s.fireZones.map((z) => [z.id, 'fire-zone'] as const),
-    ...s.leakSensors.map((l) => [l.id, 'leak'] as const),
-    ...s.powerFeeders.map((p) => [p.id, 'power-feeder'] as const),
-  ]);
+  const catalogue = signalCatalogue(config.building);
   scenario.steps.forEach((step, i) => {
-    const kind = kinds.get(step.signal);
+    const kind = catalogue.get(step.signal)?.kind;
     if (!kind) throw new Error(`${file}: steps.${i}.signal: "${step.signal}" is not a signal of ${config.building.site.id}`);
     const states = SIGNAL_STATES[kind] as readonly string[];
     for (const state of [step.state, step.then].filter((x): x is string => !!x))

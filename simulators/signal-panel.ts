@@ -30,8 +30,10 @@ interface Source {
 }
 
 /**
- * Simulates the fire panels, leak gateways and power monitors of the building:
- * one MQTT connection per source, on the default topic layout with QoS 1. Each
+ * Simulates the fire panels, leak and gas gateways, power monitors and weather
+ * feed of the building: one MQTT connection per source, on the default topic
+ * layout with QoS 1. Every signal starts in its kind's quiet state, the first of
+ * SIGNAL_STATES (normal, dry, on, none). Each
  * source sets its LWT (status "offline", retained) and announces "online"; on
  * every (re)connect it re-publishes its current states as real panels do, with
  * the same seq and time, so the hub sees exact replays it must drop.

@@ -29,10 +29,11 @@ const RECENT_KEYS = 16;
  * Part 9 lifecycle (lifecycle.ts), keeps them in the records store, and emits
  * 'alarm.changed' for every change, at once.
  *
- * FIRE ALARMS ARE NEVER DELAYED, MERGED AWAY, SHELVED OR SUPPRESSED. Leak and
- * supervisory conditions pass through on/off delays and chatter suppression
- * (conditioning.ts); fire and power go straight to the state machine. A fire-system
+ * FIRE AND GAS ALARMS ARE NEVER DELAYED, MERGED AWAY, SHELVED OR SUPPRESSED. Leak
+ * and supervisory conditions pass through on/off delays and chatter suppression
+ * (conditioning.ts); fire, gas and power go straight to the state machine. A
  * maintenance window only sets notify: false on the event; the record is kept.
+ * Weather signals raise no alarm.
  */
 export class AlarmEngine implements Plugin, AlarmService {
   readonly name = 'alarms';
@@ -154,15 +155,17 @@ export class AlarmEngine implements Plugin, AlarmService {
       // One transaction for the event's writes: one disk sync on the alarm path, not several.
       this.options.records.transaction(() => {
         this.write(() => this.repository().saveSeen(s.signal, { seq: s.seq, sourceTime: s.sourceTime, state: s.state }));
-        if (s.kind === 'fire-zone') {
-          // Straight to the state machine: never delayed, never conditioned.
-          this.condition('fire', s.signal, s.state === 'alarm', s);
-          this.condition('fire-fault', s.signal, s.state === 'fault', s);
+        if (s.kind === 'fire-zone' || s.kind === 'gas') {
+          // Straight to the state machine: never delayed, never conditioned. A gas leak
+          // is an emergency like fire (handbook 第九节 七), but it does not latch.
+          this.condition(s.kind === 'gas' ? 'gas' : 'fire', s.signal, s.state === 'alarm', s);
+          this.condition(s.kind === 'gas' ? 'gas-fault' : 'fire-fault', s.signal, s.state === 'fault', s);
         } else if (s.kind === 'power-feeder') {
           // On backup is still a loss of mains (handbook 第九节 五): the alarm stays until the feeder is 'on'.
           this.condition('power-loss', s.signal, s.state !== 'on', s);
-        }
-        else this.conditioned('leak', s.signal, s.state === 'wet');
+        } else if (s.kind === 'leak') this.conditioned('leak', s.signal, s.state === 'wet');
+        // Typhoon and rainstorm signals are not alarms: they start runbooks (handbook 第九节 二, 三)
+        // and are kept as signal states by telemetry and the latest values.
       });
     } catch (err) {
       this.writeFailed(err);
@@ -215,7 +218,7 @@ export class AlarmEngine implements Plugin, AlarmService {
 
   private raise(kind: AlarmKind, source: string, now: number, event: SignalState | undefined, window: string | undefined): void {
     const p = this.settings.priorities;
-    const priority = kind === 'fire' ? p.fire : kind === 'power-loss' ? p.powerLoss : kind === 'leak' ? p.leak : p.trouble;
+    const priority = kind === 'fire' ? p.fire : kind === 'gas' ? p.gas : kind === 'power-loss' ? p.powerLoss : kind === 'leak' ? p.leak : p.trouble;
     const draft: Omit<Alarm, 'id'> = {
       condition: `${kind}:${source}`, kind, system: this.systemOf(kind, source), source, priority,
       state: 'active-unacknowledged', active: true, acked: false, latching: kind === 'fire',
@@ -323,6 +326,7 @@ export class AlarmEngine implements Plugin, AlarmService {
 
   private systemOf(kind: AlarmKind, source: string): AlarmSystem {
     if (kind === 'fire' || kind === 'fire-fault') return 'fire';
+    if (kind === 'gas' || kind === 'gas-fault') return 'gas';
     if (kind === 'leak') return 'leak';
     if (kind === 'power-loss') return 'power';
     return this.sourceSystem.get(source) ?? 'other';

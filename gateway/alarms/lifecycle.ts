@@ -49,8 +49,10 @@ export function resetLatched(a: Alarm, by: string, comment: string, at: number):
 }
 
 export function shelve(a: Alarm, by: string, reason: string, at: number, until: number): Alarm {
-  // NFPA 72 / GB 50166: fire-system signals are never taken off the operator's display.
-  if (a.system === 'fire') throw new AlarmError('BOHUB_ALARM_NOT_SHELVABLE', `alarm ${a.id} is a fire-system alarm (${a.kind}); fire alarms are never shelved`, 409);
+  // NFPA 72 / GB 50166: fire-system signals are never taken off the operator's display;
+  // nor are gas signals, an emergency like fire (handbook 第九节 七).
+  if (a.system === 'fire' || a.system === 'gas')
+    throw new AlarmError('BOHUB_ALARM_NOT_SHELVABLE', `alarm ${a.id} is a ${a.system}-system alarm (${a.kind}); ${a.system} alarms are never shelved`, 409);
   if (a.state === 'normal') throw new AlarmError('BOHUB_ALARM_STATE', `alarm ${a.id} is over (normal); there is nothing to shelve`, 409);
   return { ...a, shelved: { by, reason, at, until }, updatedAt: at };
 }

@@ -17,13 +17,16 @@ export type AlarmState = (typeof ALARM_STATES)[number];
  * - fire:        a fire zone in alarm (latching; never delayed, shelved or suppressed)
  * - power-loss:  a power feeder off
  * - leak:        a leak sensor wet
+ * - gas:         a gas detector in alarm (handbook 第九节 七; never delayed or shelved, not latching)
  * - fire-fault:  a fire zone reporting a fault (trouble, NFPA 72 trouble signal)
+ * - gas-fault:   a gas detector reporting a fault (trouble)
  * - comm-loss:   a signal source not heard from (trouble, supervision)
+ * Weather signals (typhoon, rainstorm) are recorded as signal states, never alarms.
  */
-export type AlarmKind = 'fire' | 'power-loss' | 'leak' | 'fire-fault' | 'comm-loss';
+export type AlarmKind = 'fire' | 'gas' | 'power-loss' | 'leak' | 'fire-fault' | 'gas-fault' | 'comm-loss';
 
 /** The building system an alarm belongs to, for maintenance windows ('other': a source no config names; never silenced). */
-export type AlarmSystem = 'fire' | 'leak' | 'power' | 'other';
+export type AlarmSystem = 'fire' | 'gas' | 'leak' | 'power' | 'other';
 
 export interface Shelving {
   by: string;

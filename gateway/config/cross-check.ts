@@ -1,9 +1,9 @@
-import type { BuildingConfig } from './schema.ts';
+import type { BuildingConfig, SignalMappingConfig } from './schema.ts';
 import type { DeviceProfile } from './profile.ts';
 import type { ConfigIssue } from './load.ts';
 import { HUB_MQTT_USERNAME } from './schema.ts';
 import { mqttSources, signalCatalogue } from '../signals/sources.ts';
-import { SIGNAL_STATES } from '../signals/states.ts';
+import { SIGNAL_STATES, isSignalState, type SignalKind } from '../signals/states.ts';
 
 /**
  * Checks that need the whole file (and the device profiles): ids are unique and
@@ -60,6 +60,8 @@ export function crossCheck(b: BuildingConfig, profiles: ReadonlyMap<string, Devi
   b.signals.fireZones.forEach((z, i) => (signalId(`signals.fireZones[${i}]`, z.id), checkPlace(`signals.fireZones[${i}]`, z.tower, z.floor)));
   b.signals.leakSensors.forEach((s, i) => (signalId(`signals.leakSensors[${i}]`, s.id), checkPlace(`signals.leakSensors[${i}]`, s.tower, s.floor)));
   b.signals.powerFeeders.forEach((p, i) => (signalId(`signals.powerFeeders[${i}]`, p.id), checkPlace(`signals.powerFeeders[${i}]`, p.tower)));
+  b.signals.gasDetectors.forEach((g, i) => (signalId(`signals.gasDetectors[${i}]`, g.id), checkPlace(`signals.gasDetectors[${i}]`, g.tower, g.floor)));
+  b.signals.weather.forEach((w, i) => signalId(`signals.weather[${i}]`, w.id));
 
   checkSignalSources(b, add);
 
@@ -81,14 +83,18 @@ export function crossCheck(b: BuildingConfig, profiles: ReadonlyMap<string, Devi
 /** Value maps, OPC-UA nodes and MQTT accounts must point at signals and sources that exist. */
 function checkSignalSources(b: BuildingConfig, add: (p: string, m: string) => void): void {
   const catalogue = signalCatalogue(b);
-  const groups = [['fireZones', b.signals.fireZones], ['leakSensors', b.signals.leakSensors], ['powerFeeders', b.signals.powerFeeders]] as const;
-  for (const [group, list] of groups) list.forEach((s, i) => {
-    const kind = catalogue.get(s.id)?.kind;
-    if (!s.mqtt?.values || !kind) return;
-    for (const [vendor, state] of Object.entries(s.mqtt.values))
-      if (!(SIGNAL_STATES[kind] as readonly string[]).includes(state))
-        add(`signals.${group}[${i}].mqtt.values.${vendor}`, `"${state}" is not a ${kind} state (${SIGNAL_STATES[kind].join(', ')})`);
-  });
+  // Each entry's own kind, not the catalogue's: with a duplicate id the catalogue holds only one of them.
+  const s = b.signals;
+  const mapped: Array<readonly [string, SignalKind, SignalMappingConfig | undefined]> = [
+    ...s.fireZones.map((z, i) => [`fireZones[${i}]`, 'fire-zone', z.mqtt] as const),
+    ...s.leakSensors.map((l, i) => [`leakSensors[${i}]`, 'leak', l.mqtt] as const),
+    ...s.powerFeeders.map((p, i) => [`powerFeeders[${i}]`, 'power-feeder', p.mqtt] as const),
+    ...s.gasDetectors.map((g, i) => [`gasDetectors[${i}]`, 'gas', g.mqtt] as const),
+    ...s.weather.map((w, i) => [`weather[${i}]`, w.kind, w.mqtt] as const),
+  ];
+  for (const [at, kind, mqtt] of mapped)
+    for (const [vendor, state] of Object.entries(mqtt?.values ?? {}))
+      if (!isSignalState(kind, state)) add(`signals.${at}.mqtt.values.${vendor}`, `"${state}" is not a ${kind} state (${SIGNAL_STATES[kind].join(', ')})`);
 
   uniqueIds(b.opcua.sources, 'opcua.sources', 'OPC-UA source', add);
   const viaOpcua = new Set<string>();
@@ -100,7 +106,7 @@ function checkSignalSources(b: BuildingConfig, add: (p: string, m: string) => vo
     viaOpcua.add(n.signal);
     if (info.mqtt) add(`${at}.signal`, `signal "${n.signal}" also has an MQTT mapping; a signal has one source`);
     for (const [value, state] of Object.entries(n.values ?? {}))
-      if (!(SIGNAL_STATES[info.kind] as readonly string[]).includes(state)) add(`${at}.values.${value}`, `"${state}" is not a ${info.kind} state`);
+      if (!isSignalState(info.kind, state)) add(`${at}.values.${value}`, `"${state}" is not a ${info.kind} state`);
   }));
 
   if (b.broker.mode !== 'embedded') return;

@@ -3,8 +3,9 @@ import { id } from './primitives.ts';
 
 // The alarm system (gateway/alarms): priorities, shelving, on/off delays and chatter as
 // ISA-18.2 describes them; shelving as OPC-UA Part 9's ShelvedStateMachine (timed shelve).
-// FIRE ALARMS ARE NEVER DELAYED, SHELVED OR SUPPRESSED, so nothing below has a fire
-// delay: conditioning exists for leaks and supervisory (loss of communication) only.
+// FIRE ALARMS ARE NEVER DELAYED, SHELVED OR SUPPRESSED, and neither are gas alarms
+// (handbook 第九节 七: an emergency), so nothing below has a fire or gas delay:
+// conditioning exists for leaks and supervisory (loss of communication) only.
 
 const chatter = z.object({
   /** A condition that goes active this many times within windowSeconds is chattering (ISA-18.2 chattering alarm). */
@@ -19,15 +20,19 @@ const conditioning = (onDelaySeconds: number, offDelaySeconds: number) => ({
   chatter: chatter.prefault({}),
 });
 
+/** The building systems that maintenance windows and supervised sources belong to. */
+const alarmSystem = z.enum(['fire', 'gas', 'leak', 'power']);
+
 /** 1 is the highest priority. */
 const priority = z.number().int().min(1).max(9);
 
 export const alarms = z.object({
   priorities: z
-    .object({ fire: priority.default(1), powerLoss: priority.default(2), leak: priority.default(3), trouble: priority.default(4) })
+    // A gas leak is an emergency (handbook 第九节 七), next after fire.
+    .object({ fire: priority.default(1), gas: priority.default(2), powerLoss: priority.default(3), leak: priority.default(4), trouble: priority.default(5) })
     .superRefine((p, ctx) => {
       // Fire outranks everything (NFPA 72 signal priority: fire alarm signals come first).
-      for (const k of ['powerLoss', 'leak', 'trouble'] as const)
+      for (const k of ['gas', 'powerLoss', 'leak', 'trouble'] as const)
         if (p[k] <= p.fire) ctx.addIssue({ code: 'custom', path: [k], message: `must be lower than fire's (a larger number than ${p.fire})` });
     })
     .prefault({}),
@@ -44,7 +49,7 @@ export const alarms = z.object({
        * leak gateway), with the system whose maintenance window covers them. A source
        * that reports itself online later is supervised from then on.
        */
-      sources: z.array(z.object({ id, system: z.enum(['fire', 'leak', 'power']) })).default([]),
+      sources: z.array(z.object({ id, system: alarmSystem })).default([]),
       ...conditioning(0, 30),
     })
     .superRefine((s, ctx) => {
@@ -61,7 +66,7 @@ export const alarms = z.object({
       z
         .object({
           id,
-          system: z.enum(['fire', 'leak', 'power']),
+          system: alarmSystem,
           from: z.iso.datetime({ offset: true }),
           to: z.iso.datetime({ offset: true }),
           reason: z.string().min(1),

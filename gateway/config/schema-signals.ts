@@ -33,9 +33,17 @@ const signalMapping = z.object({
 export const signals = z.object({
   fireZones: z.array(z.object({ id, tower: id, floor: z.number().int(), panel: id, zone: z.number().int().positive(), mqtt: signalMapping.optional() })).default([]),
   // `source` names the device that speaks for the signal (its MQTT account, LWT and heartbeat);
-  // a fire zone's source is its panel. Defaults: LEAK-GW-<tower> and POWER-MON-<tower>.
+  // a fire zone's source is its panel. Defaults: LEAK-GW-<tower>, POWER-MON-<tower>,
+  // GAS-GW-<tower> and WEATHER.
   leakSensors: z.array(z.object({ id, tower: id, floor: z.number().int(), location: bilingual, source: id.optional(), mqtt: signalMapping.optional() })).default([]),
   powerFeeders: z.array(z.object({ id, tower: id, name: bilingual, source: id.optional(), mqtt: signalMapping.optional() })).default([]),
+  /** LPG and toxic-gas detectors (handbook 第九节 七): normal, alarm or fault. */
+  gasDetectors: z.array(z.object({ id, tower: id, floor: z.number().int(), location: bilingual, source: id.optional(), mqtt: signalMapping.optional() })).default([]),
+  /**
+   * Weather warnings as the fire-control room relays them: the typhoon signal
+   * (第九节 二) and the rainstorm warning (第九节 三). Recorded, never alarms.
+   */
+  weather: z.array(z.object({ id, kind: z.enum(['typhoon', 'rainstorm']), source: id.optional(), mqtt: signalMapping.optional() })).default([]),
 });
 
 /** The embedded broker's reserved account for the hub itself (its password is made at each start). */

@@ -194,7 +194,7 @@ export const buildingSchema = z.object({
   devicesDir: z.string().default('../../devices'),
   towers: z.array(tower).min(1),
   modbus: z.object({ buses: z.array(bus).default([]), meters: z.array(meter).default([]) }),
-  signals: signals.default({ fireZones: [], leakSensors: [], powerFeeders: [] }),
+  signals: signals.prefault({}),
   displays,
   calendar,
   tariffs,

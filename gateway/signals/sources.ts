@@ -2,8 +2,10 @@ import type { BuildingConfig, SignalMappingConfig } from '../config/schema.ts';
 import type { SignalKind } from './states.ts';
 
 // Which device speaks for each signal. A fire zone's source is its panel; a leak
-// sensor or power feeder names its source, or belongs to its tower's leak gateway
-// or power monitor. Mapped by an OPC-UA node, its source is that OPC-UA server.
+// sensor, power feeder or gas detector names its source, or belongs to its tower's
+// leak gateway, power monitor or gas gateway; a weather signal names its source or
+// comes from the site's weather feed. Mapped by an OPC-UA node, its source is that
+// OPC-UA server.
 // The broker's ACLs, the LWT topics and heartbeat supervision all use these ids.
 
 export interface SignalInfo {
@@ -17,6 +19,8 @@ export interface SignalInfo {
 
 export const defaultLeakSource = (tower: string) => `LEAK-GW-${tower}`;
 export const defaultPowerSource = (tower: string) => `POWER-MON-${tower}`;
+export const defaultGasSource = (tower: string) => `GAS-GW-${tower}`;
+export const DEFAULT_WEATHER_SOURCE = 'WEATHER';
 
 /** Every configured signal with its kind and source, in config order. */
 export function signalCatalogue(b: Pick<BuildingConfig, 'signals' | 'opcua'>): Map<string, SignalInfo> {
@@ -30,6 +34,8 @@ export function signalCatalogue(b: Pick<BuildingConfig, 'signals' | 'opcua'>): M
   for (const z of b.signals.fireZones) add({ id: z.id, kind: 'fire-zone', source: z.panel, mqtt: z.mqtt });
   for (const l of b.signals.leakSensors) add({ id: l.id, kind: 'leak', source: l.source ?? defaultLeakSource(l.tower), mqtt: l.mqtt });
   for (const p of b.signals.powerFeeders) add({ id: p.id, kind: 'power-feeder', source: p.source ?? defaultPowerSource(p.tower), mqtt: p.mqtt });
+  for (const g of b.signals.gasDetectors) add({ id: g.id, kind: 'gas', source: g.source ?? defaultGasSource(g.tower), mqtt: g.mqtt });
+  for (const w of b.signals.weather) add({ id: w.id, kind: w.kind, source: w.source ?? DEFAULT_WEATHER_SOURCE, mqtt: w.mqtt });
   return out;
 }
 

@@ -8,6 +8,12 @@ export const SIGNAL_STATES = {
   'fire-zone': ['normal', 'alarm', 'fault', 'test'],
   leak: ['dry', 'wet'],
   'power-feeder': ['on', 'off', 'on-backup'],
+  gas: ['normal', 'alarm', 'fault'],
+  // Weather is not an alarm: it starts the handbook's runbooks. The typhoon signal
+  // number (风球) as the fire-control room relays it (handbook 第九节 二), and the
+  // rainstorm warning colour (第九节 三); 'none' when no signal is hoisted.
+  typhoon: ['none', '1', '2', '3', '4', '5'],
+  rainstorm: ['none', 'yellow', 'red', 'black'],
 } as const satisfies Record<SignalState['kind'], readonly string[]>;
 
 export type SignalKind = SignalState['kind'];

@@ -20,6 +20,8 @@ const ACCOUNTS = [
   { username: 'fp-a', source: 'FP-A' }, { username: 'fp-b', source: 'FP-B' },
   { username: 'leak-gw-a', source: 'LEAK-GW-A' }, { username: 'leak-gw-b', source: 'LEAK-GW-B' },
   { username: 'power-mon-a', source: 'POWER-MON-A' }, { username: 'power-mon-b', source: 'POWER-MON-B' },
+  { username: 'gas-gw-a', source: 'GAS-GW-A' }, { username: 'gas-gw-b', source: 'GAS-GW-B' },
+  { username: 'weather-feed', source: 'WEATHER' },
   { username: 'facility-screen', read: ['bohub/{site}/signal/LK-A-B1-PUMP'] },
 ];
 
@@ -76,6 +78,18 @@ describe('the embedded broker with accounts and ACLs', () => {
     await panel.set('FZ-A-07', 'alarm');
     await waitFor('the real alarm', () => received.find((s) => s.signal === 'FZ-A-07' && s.state === 'alarm'));
     expect(received.filter((s) => s.signal === 'FZ-A-07' && s.state === 'alarm')).toHaveLength(1);
+  });
+
+  it('lets the weather feed publish the typhoon signal, and refuses it from a gas gateway', async () => {
+    const gas = await connect('gas-gw-a');
+    const closed = new Promise<void>((r) => gas.once('close', () => r()));
+    gas.publish(signalTopic(site(), 'WX-TYPHOON'), JSON.stringify({ state: '5', ts: Date.now(), seq: 1 }), { qos: 1 });
+    await closed;
+    expect(denied).toEqual([expect.objectContaining({ action: 'publish', username: 'gas-gw-a', topic: signalTopic(site(), 'WX-TYPHOON'), reason: 'not a topic of source GAS-GW-A' })]);
+    const feed = await connect('weather-feed');
+    await feed.publishAsync(signalTopic(site(), 'WX-TYPHOON'), JSON.stringify({ state: '3', ts: Date.now(), seq: 2 }), { qos: 1 });
+    await waitFor('signal 3', () => received.find((s) => s.signal === 'WX-TYPHOON' && s.state === '3'));
+    expect(received.filter((s) => s.signal === 'WX-TYPHOON' && s.state === '5')).toHaveLength(0);
   });
 
   it('refuses anonymous clients, wrong passwords and the hub\'s client id, and audits each', async () => {

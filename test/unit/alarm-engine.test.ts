@@ -72,7 +72,7 @@ describe('lifecycle', () => {
     const { engine, signal, only } = await setup();
     signal(LEAK, 'leak', 'wet');
     const raised = only(`leak:${LEAK}`);
-    expect(raised).toMatchObject({ state: 'active-unacknowledged', kind: 'leak', priority: 3, latching: false });
+    expect(raised).toMatchObject({ state: 'active-unacknowledged', kind: 'leak', priority: 4, latching: false });
     expect(engine.ack(raised.id, 'operator', 'plumber called').state).toBe('active-acknowledged');
     signal(LEAK, 'leak', 'dry');
     expect(only(`leak:${LEAK}`).state).toBe('normal');
@@ -113,13 +113,14 @@ describe('lifecycle', () => {
     expect(() => engine.ack(9999, 'operator', 'x')).toThrow(expect.objectContaining({ code: 'BOHUB_ALARM_NOT_FOUND', status: 404 }));
   });
 
-  it('lists by priority, fire first', async () => {
+  it('lists by priority, fire first, then gas', async () => {
     const { engine, signal } = await setup();
     signal(LEAK, 'leak', 'wet');
     signal(FEEDER, 'power-feeder', 'off');
+    signal('GS-A-B1-METER', 'gas', 'alarm');
     signal(FIRE, 'fire-zone', 'alarm');
     signal('FZ-A-01', 'fire-zone', 'fault');
-    expect(engine.list().map((a) => a.kind)).toEqual(['fire', 'power-loss', 'leak', 'fire-fault']);
+    expect(engine.list().map((a) => [a.kind, a.priority])).toEqual([['fire', 1], ['gas', 2], ['power-loss', 3], ['leak', 4], ['fire-fault', 5]]);
   });
 });
 
@@ -361,7 +362,7 @@ describe('supervision', () => {
     }
     expect(raisedAt).toBeDefined();
     expect(raisedAt! - start).toBeLessThanOrEqual(100_000);
-    expect(engine.list().map((a) => [a.kind, a.source, a.system, a.priority])).toEqual([['comm-loss', 'FP-B', 'fire', 4]]);
+    expect(engine.list().map((a) => [a.kind, a.source, a.system, a.priority])).toEqual([['comm-loss', 'FP-B', 'fire', 5]]);
   });
 
   it('an LWT offline raises trouble at once and clears when the source is back', async () => {

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkConfig, configJsonSchema, loadConfig } from '../../gateway/config/load.ts';
+import { signalCatalogue } from '../../gateway/signals/sources.ts';
 import { DEMO_CONFIG, REPO, writeConfig } from '../helpers/config.ts';
 
 const issuesOf = (file: string, env: NodeJS.ProcessEnv = {}) => {
@@ -45,6 +46,14 @@ describe('the demo building', () => {
     expect(building.displays.map((d) => d.id)).toEqual(expect.arrayContaining(['A-lobby', 'B-lobby']));
   });
 
+  it('has gas detectors from each tower\'s gas gateway and the typhoon and rainstorm signals from the weather feed', () => {
+    const catalogue = signalCatalogue(building);
+    expect(building.signals.gasDetectors.filter((g) => g.floor === -1).map((g) => catalogue.get(g.id)?.source)).toEqual(['GAS-GW-A', 'GAS-GW-B']);
+    expect(building.signals.weather.map((w) => [w.kind, catalogue.get(w.id)?.kind, catalogue.get(w.id)?.source])).toEqual([['typhoon', 'typhoon', 'WEATHER'], ['rainstorm', 'rainstorm', 'WEATHER']]);
+    const broker = building.broker.mode === 'embedded' ? building.broker : undefined;
+    expect(broker?.accounts.find((a) => a.username === 'weather-feed')?.source).toBe('WEATHER');
+  });
+
   it('is frozen after loading', () => {
     expect(Object.isFrozen(building.web)).toBe(true);
     expect(() => {
@@ -73,6 +82,22 @@ describe('config check', () => {
     expect(issues).toMatch(/modbus\.meters\[9\]\.unitId: unit id \d+ is already used on bus/);
     expect(issues).toMatch(/towers\[0\]\.floors\[2\]\.units\[1\]\.id: duplicate unit/);
     expect(issues).toContain('signals.fireZones[0].floor: tower "A" has no floor 99');
+  });
+
+  it('checks gas detectors and weather signals: places, unique ids and their states', () => {
+    const file = writeConfig((raw) => {
+      raw.signals.gasDetectors[0].floor = 40;
+      raw.signals.gasDetectors[1].mqtt = { topic: 'vendor/gas/1', values: { ALM: 'wet' } };
+      raw.signals.weather[1].id = 'WX-TYPHOON';
+      raw.signals.weather[0].mqtt = { topic: 'vendor/hko/typhoon', format: 'text', values: { T8: '8' } };
+    });
+    const issues = issuesOf(file).join('\n');
+    expect(issues).toContain('signals.gasDetectors[0].floor: tower "A" has no floor 40');
+    expect(issues).toContain('signals.gasDetectors[1].mqtt.values.ALM: "wet" is not a gas state (normal, alarm, fault)');
+    expect(issues).toContain('signals.weather[1].id: duplicate signal "WX-TYPHOON"');
+    expect(issues).toContain('signals.weather[0].mqtt.values.T8: "8" is not a typhoon state (none, 1, 2, 3, 4, 5)');
+    const unknownKind = writeConfig((raw) => raw.signals.weather.push({ id: 'WX-HAIL', kind: 'hail' }));
+    expect(issuesOf(unknownKind)).toEqual([expect.stringMatching(/^signals\.weather\[2\]\.kind: /)]);
   });
 
   it('asks for two contacts of each kind, a valid time zone and decimal tariffs', () => {
