@@ -152,6 +152,8 @@ const storage = z.object({
         database: z.string().min(1),
         username: z.string().optional(),
         password: z.string().optional(),
+        /** false for servers without retention policies and continuous queries (VictoriaMetrics, InfluxDB 2/3 v1 endpoints): raw points only, kept as the server keeps them. */
+        rollups: z.boolean().default(true),
         ...telemetryCommon,
       }),
     ])

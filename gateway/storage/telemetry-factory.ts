@@ -13,6 +13,6 @@ export function openTelemetryStore(storage: BuildingConfig['storage'], dataDir: 
   const t = storage.telemetry;
   const retention: RetentionSettings = { rawDays: t.rawRetentionDays, rollup1mDays: t.rollup1mRetentionDays, rollup1hDays: t.rollup1hRetentionDays };
   const spool: SpoolSettings = { dir: join(dataDir, SPOOL_DIR), maxBytes: t.spoolMaxBytes, deadLetterFile: join(dataDir, DEAD_LETTER_FILE) };
-  if (t.backend === 'influxdb') return new InfluxTelemetryStore({ url: t.url, database: t.database, username: t.username, password: t.password, retention, spool });
+  if (t.backend === 'influxdb') return new InfluxTelemetryStore({ url: t.url, database: t.database, username: t.username, password: t.password, rollups: t.rollups, retention, spool });
   return new SqliteTelemetryStore(dataDir, { retention, spool });
 }

@@ -12,6 +12,14 @@ export interface InfluxTelemetryOptions extends InfluxHttpOptions {
   spool?: SpoolSettings;
   /** For choosing a resolution by age; default Date.now. */
   now?: () => number;
+  /**
+   * Manage retention policies and continuous queries (default true). Servers that
+   * speak only the v1 write and query API without them (VictoriaMetrics, the v1
+   * compatibility endpoints of InfluxDB 2 and 3) need false: points then go to the
+   * database's default policy, are kept as that server keeps them, and every
+   * query reads raw points (aggregated with GROUP BY time when `every` is given).
+   */
+  rollups?: boolean;
 }
 
 /** The retention policy of each resolution. Raw points are written with rp= this name, never to the database's default. */
@@ -47,8 +55,10 @@ export class InfluxTelemetryStore implements TelemetryStore {
       // Only create when missing: a write-only user may lack the right to CREATE DATABASE.
       const names = (await this.http.query('SHOW DATABASES')).flatMap((s) => s.values ?? []).map((v) => String(v[0]));
       if (!names.includes(this.options.database)) await this.http.query(`CREATE DATABASE ${db}`, { post: true });
-      await this.ensureRetentionPolicies(db);
-      await this.ensureContinuousQueries(db);
+      if (this.rollups) {
+        await this.ensureRetentionPolicies(db);
+        await this.ensureContinuousQueries(db);
+      }
     } catch (err) {
       throw new BohubError('BOHUB_TELEMETRY_WRITE', `InfluxDB at ${this.http.where()} (database "${this.options.database}") is unavailable: ${describeError(err)}`, { cause: err });
     }
@@ -59,13 +69,13 @@ export class InfluxTelemetryStore implements TelemetryStore {
   async write(batch: Sample[]): Promise<void> {
     this.ready();
     if (batch.length === 0) return;
-    await this.http.write(encodeBatch(batch), RETENTION_POLICY.raw);
+    await this.http.write(encodeBatch(batch), this.rollups ? RETENTION_POLICY.raw : undefined);
   }
 
   async query(q: RangeQuery): Promise<Series[]> {
     this.ready();
-    const resolution = pickResolution(q, (this.options.now ?? Date.now)(), this.retention);
-    const from = `${quoteIdent(RETENTION_POLICY[resolution])}.${quoteIdent(q.measurement)}`;
+    const resolution = this.rollups ? pickResolution(q, (this.options.now ?? Date.now)(), this.retention) : 'raw';
+    const from = this.rollups ? `${quoteIdent(RETENTION_POLICY[resolution])}.${quoteIdent(q.measurement)}` : quoteIdent(q.measurement);
     const where = [`time >= ${Math.trunc(q.from)}ms`, `time <= ${Math.trunc(q.to)}ms`];
     for (const [k, v] of Object.entries(q.tags ?? {})) where.push(`${quoteIdent(k)} = ${stringLiteral(v)}`);
     const limit = q.limit !== undefined ? ` LIMIT ${Math.max(0, Math.trunc(q.limit))}` : '';
@@ -120,6 +130,7 @@ export class InfluxTelemetryStore implements TelemetryStore {
    * rollup point is keyed like any other, so it is overwritten.
    */
   async backfill(from: number, to: number): Promise<void> {
+    if (!this.rollups) return;
     const db = quoteIdent(this.options.database);
     // Whole hours, so no hour bucket is recomputed from part of its minutes.
     const where = ` WHERE time >= ${Math.floor(from / 3_600_000) * 3_600_000}ms AND time < ${Math.ceil((to + 1) / 3_600_000) * 3_600_000}ms`;
@@ -136,6 +147,10 @@ export class InfluxTelemetryStore implements TelemetryStore {
       ['bohub_1m', `CREATE CONTINUOUS QUERY "bohub_1m" ON ${db} RESAMPLE FOR 2m BEGIN ${minute} END`],
       ['bohub_1h', `CREATE CONTINUOUS QUERY "bohub_1h" ON ${db} RESAMPLE FOR 2h BEGIN ${hour} END`],
     ];
+  }
+
+  private get rollups(): boolean {
+    return this.options.rollups ?? true;
   }
 
   private ready(): void {

@@ -21,6 +21,24 @@ describeWithProgram(whichProgram('influxd'), 'InfluxTelemetryStore against a rea
   // Long raw retention: the contract writes fixed times in 2026, which InfluxDB refuses once they are older than the retention policy.
   telemetryContract('InfluxTelemetryStore', () => new InfluxTelemetryStore({ url: server.url, database: `bohub_contract_${++n}`, retention: LONG }));
 
+  // Servers without retention policies (VictoriaMetrics, InfluxDB 2/3 v1 endpoints) use rollups: false.
+  telemetryContract('InfluxTelemetryStore without rollups', () => new InfluxTelemetryStore({ url: server.url, database: `bohub_plain_${++n}`, rollups: false }));
+
+  it('with rollups: false, manages no retention policy or continuous query and writes to the default policy', async () => {
+    const store = new InfluxTelemetryStore({ url: server.url, database: 'bohub_plain', rollups: false });
+    await store.open();
+    await store.write([{ measurement: 'meter', tags: { device: 'A-0101-E', point: 'power' }, value: 1.5, quality: 'good', time: Date.UTC(2026, 10, 1) }]);
+    const q = (sql: string) => fetch(`${server.url}/query?db=bohub_plain&q=${encodeURIComponent(sql)}`).then((r) => r.json()).then((j) => JSON.stringify(j));
+    const rps = await q('SHOW RETENTION POLICIES ON bohub_plain');
+    expect(rps).toContain('"autogen"');
+    expect(rps).not.toContain('bohub_raw');
+    // SHOW CONTINUOUS QUERIES lists every database; ours must have none.
+    const cqs = JSON.parse(await q('SHOW CONTINUOUS QUERIES')).results[0].series as Array<{ name: string; values?: unknown[] }>;
+    expect(cqs.find((s) => s.name === 'bohub_plain')?.values).toBeUndefined();
+    expect(await q('SELECT value FROM autogen.meter')).toContain('1.5');
+    await store.close();
+  });
+
   describe('retention and rollups', () => {
     const HOUR = 3_600_000;
     const DAY = 86_400_000;
