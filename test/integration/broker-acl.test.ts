@@ -1,19 +1,15 @@
 import mqtt from 'mqtt';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../gateway/auth/passwords.ts';
-import { EmbeddedBroker, type BrokerDenial } from '../../gateway/broker/embedded.ts';
-import { systemClock } from '../../gateway/clock.ts';
+import type { EmbeddedBroker } from '../../gateway/broker/embedded.ts';
 import { loadConfig, type LoadedConfig } from '../../gateway/config/load.ts';
 import { MqttSignals } from '../../gateway/drivers/mqtt/signals.ts';
-import { EventBus, type HubEvents } from '../../gateway/events.ts';
-import { silentLogger } from '../../gateway/log.ts';
-import { Metrics } from '../../gateway/metrics.ts';
 import { signalTopic } from '../../gateway/signals/states.ts';
-import type { AuditEntry } from '../../gateway/storage/types.ts';
 import { SignalPanelSimulator } from '../../simulators/signal-panel.ts';
 import { demoSourcePassword } from '../../gateway/auth/passwords.ts';
 import { writeConfig } from '../helpers/config.ts';
 import { waitFor } from '../helpers/ports.ts';
+import { startSignalRig, type SignalRig } from '../helpers/signal-rig.ts';
 
 // Device accounts use the demo passwords (site.demo), so the simulator logs in by itself.
 const ACCOUNTS = [
@@ -34,12 +30,13 @@ beforeAll(async () => {
 });
 
 describe('the embedded broker with accounts and ACLs', () => {
+  let rig: SignalRig;
   let broker: EmbeddedBroker;
   let signals: MqttSignals;
   let panel: SignalPanelSimulator;
-  const received: Array<HubEvents['signal.state']> = [];
-  const denied: BrokerDenial[] = [];
-  const audit: AuditEntry[] = [];
+  let received: SignalRig['received'];
+  let denied: SignalRig['denied'];
+  let audit: SignalRig['audit'];
   const clients: mqtt.MqttClient[] = [];
 
   const connect = async (username?: string, opts: mqtt.IClientOptions = {}) => {
@@ -49,22 +46,13 @@ describe('the embedded broker with accounts and ACLs', () => {
   };
 
   beforeEach(async () => {
-    received.length = denied.length = audit.length = 0;
-    const events = new EventBus();
-    events.on('test', 'signal.state', (s) => received.push(s));
-    broker = new EmbeddedBroker({ host: '127.0.0.1', port: 0, log: silentLogger, config, onDenied: (d) => denied.push(d), audit: (e) => audit.push(e) });
-    await broker.start();
-    signals = new MqttSignals({ config, events, clock: systemClock, log: silentLogger, metrics: new Metrics(), url: () => broker.url(), credentials: () => broker.hubCredentials() });
-    panel = new SignalPanelSimulator({ config, url: () => broker.url(), clock: systemClock, log: silentLogger, heartbeatMs: 0 });
-    await signals.start();
-    await panel.start();
+    rig = await startSignalRig(config, { secured: true, panel: { heartbeatMs: 0 } });
+    ({ broker, signals, panel, received, denied, audit } = rig);
   });
 
   afterEach(async () => {
     await Promise.all(clients.splice(0).map((c) => c.endAsync(true)));
-    await panel.stop();
-    await signals.stop();
-    await broker.stop();
+    await rig.stop();
   });
 
   it('refuses a fake fire alarm from another source\'s account, and audits it', async () => {

@@ -4,17 +4,13 @@ import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
 import { demoSourcePassword, hashPassword } from '../../gateway/auth/passwords.ts';
-import { EmbeddedBroker, type BrokerDenial } from '../../gateway/broker/embedded.ts';
-import { systemClock } from '../../gateway/clock.ts';
+import { EmbeddedBroker } from '../../gateway/broker/embedded.ts';
 import { checkConfig, loadConfig, type LoadedConfig } from '../../gateway/config/load.ts';
-import { MqttSignals } from '../../gateway/drivers/mqtt/signals.ts';
-import { EventBus, type HubEvents } from '../../gateway/events.ts';
 import { silentLogger } from '../../gateway/log.ts';
-import { Metrics } from '../../gateway/metrics.ts';
 import { signalTopic } from '../../gateway/signals/states.ts';
-import type { AuditEntry } from '../../gateway/storage/types.ts';
 import { tempDir, writeConfig, type RawConfig } from '../helpers/config.ts';
 import { waitFor } from '../helpers/ports.ts';
+import { startSignalRig, type SignalRig } from '../helpers/signal-rig.ts';
 import { describeWithProgram, whichProgram } from '../helpers/programs.ts';
 
 // Devices log in to the embedded broker's TLS port with a client certificate
@@ -43,11 +39,11 @@ describeWithProgram(whichProgram('openssl'), 'the embedded broker\'s TLS port wi
     lenientConfig = withBroker(false);
   });
 
+  let rig: SignalRig;
   let broker: EmbeddedBroker;
-  let signals: MqttSignals;
-  const received: Array<HubEvents['signal.state']> = [];
-  const denied: BrokerDenial[] = [];
-  const audit: AuditEntry[] = [];
+  let received: SignalRig['received'];
+  let denied: SignalRig['denied'];
+  let audit: SignalRig['audit'];
   const clients: mqtt.MqttClient[] = [];
 
   /** An mqtts client that trusts the test CA, with the given client certificate (or none). */
@@ -60,19 +56,13 @@ describeWithProgram(whichProgram('openssl'), 'the embedded broker\'s TLS port wi
   };
 
   beforeEach(async () => {
-    received.length = denied.length = audit.length = 0;
-    const events = new EventBus();
-    events.on('test', 'signal.state', (s) => received.push(s));
-    broker = new EmbeddedBroker({ host: '127.0.0.1', port: 0, log: silentLogger, config, onDenied: (d) => denied.push(d), audit: (e) => audit.push(e) });
-    await broker.start();
-    signals = new MqttSignals({ config, events, clock: systemClock, log: silentLogger, metrics: new Metrics(), url: () => broker.url(), credentials: () => broker.hubCredentials() });
-    await signals.start();
+    rig = await startSignalRig(config, { secured: true, panel: false });
+    ({ broker, received, denied, audit } = rig);
   });
 
   afterEach(async () => {
     await Promise.all(clients.splice(0).map((c) => c.endAsync(true)));
-    await signals.stop();
-    await broker.stop();
+    await rig.stop();
   });
 
   it('logs a fire panel in by its certificate alone, with its account\'s ACLs', async () => {

@@ -16,7 +16,7 @@ const site = config.building.site.id;
 describe('topic mapping, LWT and heartbeats', () => {
   let rig: SignalRig;
   beforeEach(async () => {
-    rig = await startSignalRig(config, { heartbeatMs: 0 });
+    rig = await startSignalRig(config, { panel: { heartbeatMs: 0 } });
   });
   afterEach(() => rig.stop());
 
