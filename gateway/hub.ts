@@ -70,7 +70,7 @@ export class Hub {
     this.records.appendAudit({ actor: 'system', action: 'hub.start', subject: building.site.id, after: { config: this.options.config.file }, at: this.clock.now() });
     this.latest.start();
     this.events.onListenerError(({ owner, event, err }) => this.log.error({ owner, event, err: describeError(err) }, 'event listener failed'));
-    this.buildPlugins();
+    this.buildPlugins(dataDir);
     for (const plugin of this.plugins) {
       try {
         await plugin.start();
@@ -89,7 +89,7 @@ export class Hub {
     this.log.info({ health: this.health().status, url: this.parts.http?.url() }, 'hub started');
   }
 
-  private buildPlugins(): void {
+  private buildPlugins(dataDir: string): void {
     const { config } = this.options;
     const { building } = config;
     const base = { config, events: this.events, clock: this.clock, log: this.log, metrics: this.metrics };
@@ -109,7 +109,6 @@ export class Hub {
       brokerUrl = () => embedded.url();
       hubAccount = () => embedded.hubCredentials();
     }
-    const dataDir = resolve(building.storage.dataDir);
     if (building.simulators.enabled) {
       const ephemeral = building.simulators.ephemeralPorts;
       this.parts.modbusSim = new ModbusMeterSimulator({ config, clock: this.clock, log: this.log, ephemeralPorts: ephemeral });

@@ -39,21 +39,16 @@ export function registerAlarmRoutes(app: FastifyInstance, { services }: HttpCont
     return alarms && { alarms };
   });
 
-  app.post('/api/alarms/:id/ack', { config: { roles: ALARM_ACK_ROLES } }, async (request, reply) => {
-    const p = idParams.safeParse(request.params);
-    const b = commentBody.safeParse(request.body);
-    if (!p.success) return invalid(reply, p.error);
-    if (!b.success) return invalid(reply, b.error);
-    return act(reply, (e) => e.ack(p.data.id, request.session!.username, b.data.comment));
-  });
-
-  app.post('/api/alarms/:id/reset', { config: { roles: ALARM_ACK_ROLES } }, async (request, reply) => {
-    const p = idParams.safeParse(request.params);
-    const b = commentBody.safeParse(request.body);
-    if (!p.success) return invalid(reply, p.error);
-    if (!b.success) return invalid(reply, b.error);
-    return act(reply, (e) => e.reset(p.data.id, request.session!.username, b.data.comment));
-  });
+  // Acknowledge and reset take the same body and the same roles; only the engine call differs.
+  for (const action of ['ack', 'reset'] as const) {
+    app.post(`/api/alarms/:id/${action}`, { config: { roles: ALARM_ACK_ROLES } }, async (request, reply) => {
+      const p = idParams.safeParse(request.params);
+      const b = commentBody.safeParse(request.body);
+      if (!p.success) return invalid(reply, p.error);
+      if (!b.success) return invalid(reply, b.error);
+      return act(reply, (e) => e[action](p.data.id, request.session!.username, b.data.comment));
+    });
+  }
 
   app.post('/api/alarms/:id/shelve', { config: { roles: ALARM_SHELVE_ROLES } }, async (request, reply) => {
     const p = idParams.safeParse(request.params);
