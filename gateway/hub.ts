@@ -19,6 +19,7 @@ import { openTelemetryStore } from './storage/telemetry-factory.ts';
 import { TelemetryWriter } from './storage/telemetry-writer.ts';
 import type { TelemetryStore } from './storage/types.ts';
 import { AlarmEngine } from './alarms/engine.ts';
+import { BillingPlugin } from './billing/plugin.ts';
 import { ModbusMeterSimulator } from '../simulators/modbus-meters.ts';
 import { SignalPanelSimulator } from '../simulators/signal-panel.ts';
 import { OpcuaPowerSimulator } from '../simulators/opcua-power.ts';
@@ -53,7 +54,7 @@ export class Hub {
   private readonly failed = new Map<string, string>();
   private stopping?: Promise<void>;
   /** The plug-ins tests and the CLI reach into: simulators and the web server. */
-  readonly parts: { alarms?: AlarmEngine; modbusSim?: ModbusMeterSimulator; signalSim?: SignalPanelSimulator; opcuaSim?: OpcuaPowerSimulator; modbus?: ModbusDriver; http?: HttpServer; broker?: EmbeddedBroker } = {};
+  readonly parts: { alarms?: AlarmEngine; billing?: BillingPlugin; modbusSim?: ModbusMeterSimulator; signalSim?: SignalPanelSimulator; opcuaSim?: OpcuaPowerSimulator; modbus?: ModbusDriver; http?: HttpServer; broker?: EmbeddedBroker } = {};
 
   constructor(private readonly options: HubOptions) {
     this.log = options.log ?? createLogger();
@@ -141,6 +142,10 @@ export class Hub {
       const opcuaSim = this.parts.opcuaSim;
       this.plugins.push(new OpcuaSignals({ ...base, pkiDir: join(dataDir, 'pki', 'opcua'), endpointOf: opcuaSim ? (id: string) => (id === building.opcua.sources[0]!.id ? opcuaSim.url() : undefined) : undefined }));
     }
+    // After the Modbus driver: the reading-day snapshot reads every meter through it.
+    const modbus = this.parts.modbus;
+    this.parts.billing = new BillingPlugin({ config, records: this.records!, events: this.events, clock: this.clock, log: this.log, latest: this.latest, readNow: (id) => modbus.readNow(id) });
+    this.plugins.push(this.parts.billing);
     this.parts.http = new HttpServer({ services: this.services(), dashboardDir: this.options.dashboardDir });
     this.plugins.push(this.parts.http);
   }
@@ -148,7 +153,7 @@ export class Hub {
   services(): HubServices {
     return {
       config: this.options.config, events: this.events, clock: this.clock, log: this.log, metrics: this.metrics,
-      records: this.records!, telemetry: this.telemetry!, latest: this.latest, alarms: this.parts.alarms, health: () => this.health(),
+      records: this.records!, telemetry: this.telemetry!, latest: this.latest, alarms: this.parts.alarms, billing: this.parts.billing?.service, health: () => this.health(),
     };
   }
 

@@ -7,6 +7,7 @@ import { checkConfig, configJsonSchema, ENV_OVERRIDES, formatIssues, loadConfig 
 import { usersWithDemoPasswords } from './auth/demo-check.ts';
 import { hashPassword } from './auth/passwords.ts';
 import { createLogger } from './log.ts';
+import { BILLING_USAGE } from './billing/cli.ts';
 
 const USAGE = `usage:
   bohub start --config FILE          run the hub for the building in FILE
@@ -14,6 +15,7 @@ const USAGE = `usage:
   bohub config check FILE            list every problem in FILE (exit 1 if any)
   bohub config schema [--out FILE]   write the config language's JSON Schema
   bohub user hash-password           read a password on stdin, print its scrypt hash
+${BILLING_USAGE}
 
 environment overrides:
 ${ENV_OVERRIDES.map((o) => `  ${o.name.padEnd(26)} ${o.help}`).join('\n')}
@@ -22,6 +24,8 @@ ${ENV_OVERRIDES.map((o) => `  ${o.name.padEnd(26)} ${o.help}`).join('\n')}
 const EXIT_USAGE = 64;
 
 async function main(argv: string[]): Promise<number> {
+  // Billing has its own options; it is dispatched before the general parse.
+  if (argv[0] === 'billing') return (await import('./billing/cli.ts')).billingCommand(argv.slice(1));
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { config: { type: 'string' }, scenario: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean' } } });
   const [command, sub, arg] = positionals;
   if (values.help || !command) return (console.log(USAGE), values.help ? 0 : EXIT_USAGE);

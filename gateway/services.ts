@@ -1,4 +1,5 @@
 import type { AlarmService } from './alarms/types.ts';
+import type { BillingService } from './billing/service.ts';
 import type { Clock } from './clock.ts';
 import type { LoadedConfig } from './config/load.ts';
 import type { EventBus } from './events.ts';
@@ -25,5 +26,7 @@ export interface HubServices {
   latest: LatestValues;
   /** The alarm engine (gateway/alarms); absent until the hub wires it, and the alarm API answers 503 meanwhile. */
   alarms?: AlarmService;
+  /** Billing (gateway/billing); absent until the hub wires it, and the billing API answers 503 meanwhile. */
+  billing?: BillingService;
   health(): HealthReport;
 }

@@ -70,6 +70,8 @@ export const profileSchema = z
       point: z.string(),
       /** The largest value the register shows before it rolls over to zero. */
       rolloverAt: z.number().positive(),
+      /** The most the register can rise in an hour at the meter's rated maximum (kWh or m³, before any CT ratio): billing judges a rollover or a jump against it. */
+      maxUsePerHour: z.number().positive(),
     }),
   })
   .superRefine((p, ctx) => {

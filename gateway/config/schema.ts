@@ -1,7 +1,8 @@
 import { z } from 'zod';
-import { bilingual, decimal, hhmm, id, isoDate, port, scryptHash } from './primitives.ts';
+import { bilingual, hhmm, id, isoDate, port, scryptHash } from './primitives.ts';
 import { broker, opcua, signals } from './schema-signals.ts';
 import { alarms } from './schema-alarms.ts';
+import { billing, BILLING_DEFAULTS, tariffs } from './schema-billing.ts';
 
 export { HUB_MQTT_USERNAME } from './schema-signals.ts';
 
@@ -90,25 +91,6 @@ const calendar = z.object({
   holidays: z.array(z.object({ date: isoDate, name: z.string().min(1) })).default([]),
   /** Weekend days that are worked in exchange for a holiday (调休). */
   extraWorkingDays: z.array(isoDate).default([]),
-});
-
-const tariffs = z.object({
-  currency: z.string().length(3).default('CNY'),
-  electricityPerKWh: decimal,
-  waterPerM3: decimal,
-  managementFeePerM2Month: decimal,
-  /** Late fee (滞纳金) per day on the overdue amount. */
-  lateFeePerDay: decimal,
-});
-
-// handbook 第三节: reads by the 25th, notices before the 1st, payment by the 5th,
-// phone reminders on the 18th, dunning letters on the 23rd.
-const billingCalendar = z.object({
-  readingDay: z.number().int().min(1).max(28).default(25),
-  noticeDay: z.number().int().min(1).max(28).default(1),
-  paymentDueDay: z.number().int().min(1).max(28).default(5),
-  reminderDay: z.number().int().min(1).max(28).default(18),
-  dunningDay: z.number().int().min(1).max(28).default(23),
 });
 
 export const ROLES = ['viewer', 'operator', 'supervisor', 'finance', 'admin', 'display'] as const;
@@ -200,7 +182,7 @@ export const buildingSchema = z.object({
   displays,
   calendar,
   tariffs,
-  billing: billingCalendar.default({ readingDay: 25, noticeDay: 1, paymentDueDay: 5, reminderDay: 18, dunningDay: 23 }),
+  billing: billing.default(BILLING_DEFAULTS),
   users: z.array(user).min(1),
   broker: broker.default({ mode: 'embedded', host: '127.0.0.1', port: 1883, accounts: [] }),
   opcua: opcua.prefault({}),
@@ -220,6 +202,8 @@ export type MqttAccountConfig = Extract<BrokerConfig, { mode: 'embedded' }>['acc
 export type SignalMappingConfig = NonNullable<BuildingConfig['signals']['fireZones'][number]['mqtt']>;
 export type OpcuaSourceConfig = BuildingConfig['opcua']['sources'][number];
 export type AlarmsConfig = BuildingConfig['alarms'];
+export type TariffsConfig = BuildingConfig['tariffs'];
+export type BillingConfig = BuildingConfig['billing'];
 
 function isTimeZone(tz: string): boolean {
   try {

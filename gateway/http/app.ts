@@ -9,6 +9,7 @@ import type { HttpContext } from './context.ts';
 import { attachLive } from './live.ts';
 import { registerAlarmRoutes } from './routes/alarms.ts';
 import { registerAuthRoutes } from './routes/auth.ts';
+import { registerBillingRoutes } from './routes/billing.ts';
 import { registerDataRoutes } from './routes/data.ts';
 import { registerHealthRoutes } from './routes/health.ts';
 import { registerSiteRoutes } from './routes/site.ts';
@@ -62,6 +63,7 @@ export async function buildApp(services: HubServices, options: AppOptions = {}):
   registerSiteRoutes(app, ctx);
   registerDataRoutes(app, ctx);
   registerAlarmRoutes(app, ctx);
+  registerBillingRoutes(app, ctx);
 
   await app.register(async (scope) => {
     // The page itself is public (it shows the login form); the data behind it is not.

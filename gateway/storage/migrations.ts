@@ -63,6 +63,106 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    name: 'billing',
+    sql: `
+      -- Billing reads (gateway/billing): the register exactly as read, never only in telemetry.
+      CREATE TABLE billing_reads (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        meter_id    TEXT    NOT NULL,
+        serial      TEXT    NOT NULL,
+        read_at     INTEGER NOT NULL,
+        value       TEXT    NOT NULL,
+        multiplier  TEXT    NOT NULL,
+        kind        TEXT    NOT NULL,
+        source      TEXT    NOT NULL,
+        quality     TEXT    NOT NULL,
+        note        TEXT,
+        recorded_at INTEGER NOT NULL,
+        recorded_by TEXT    NOT NULL
+      );
+      -- Duplicates are keyed on the meter and the read time, never the arrival time:
+      -- the same read arriving twice is one row; a different value at the same time
+      -- is kept and flagged by the VEE as a conflict.
+      CREATE UNIQUE INDEX billing_reads_identity ON billing_reads (meter_id, read_at, serial, kind, value);
+      CREATE INDEX billing_reads_meter_time ON billing_reads (meter_id, read_at);
+      -- Manual edits: the raw read stays; the latest edit (highest id) is the value billed.
+      CREATE TABLE billing_read_edits (
+        id      INTEGER PRIMARY KEY AUTOINCREMENT,
+        read_id INTEGER NOT NULL REFERENCES billing_reads (id),
+        value   TEXT,
+        reason  TEXT    NOT NULL,
+        actor   TEXT    NOT NULL,
+        at      INTEGER NOT NULL
+      );
+      CREATE INDEX billing_read_edits_read ON billing_read_edits (read_id, id);
+      CREATE TABLE billing_tenancy_events (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        unit_id     TEXT    NOT NULL,
+        kind        TEXT    NOT NULL,
+        at          INTEGER NOT NULL,
+        company     TEXT    NOT NULL,
+        occupancy   TEXT    NOT NULL,
+        recorded_at INTEGER NOT NULL,
+        recorded_by TEXT    NOT NULL
+      );
+      CREATE INDEX billing_tenancy_unit_at ON billing_tenancy_events (unit_id, at);
+      CREATE TABLE billing_payments (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        unit_id     TEXT    NOT NULL,
+        paid_at     INTEGER NOT NULL,
+        amount      TEXT    NOT NULL,
+        reference   TEXT    NOT NULL UNIQUE,
+        recorded_at INTEGER NOT NULL,
+        recorded_by TEXT    NOT NULL
+      );
+      CREATE INDEX billing_payments_unit ON billing_payments (unit_id, paid_at);
+      -- Every run that changed anything is a new version; a closed version is never
+      -- rewritten, and a later version of a closed period is a correction.
+      CREATE TABLE billing_runs (
+        id           INTEGER PRIMARY KEY AUTOINCREMENT,
+        period       TEXT    NOT NULL,
+        version      INTEGER NOT NULL,
+        status       TEXT    NOT NULL,
+        corrects     INTEGER,
+        outputs_hash TEXT    NOT NULL,
+        result_json  TEXT    NOT NULL,
+        created_at   INTEGER NOT NULL,
+        created_by   TEXT    NOT NULL,
+        closed_at    INTEGER,
+        closed_by    TEXT,
+        UNIQUE (period, version)
+      );
+      CREATE TRIGGER billing_runs_closed_locked BEFORE UPDATE OF result_json, outputs_hash, period, version ON billing_runs
+        WHEN OLD.status = 'closed'
+        BEGIN SELECT RAISE(ABORT, 'a closed billing run is locked'); END;
+      CREATE TRIGGER billing_runs_no_delete BEFORE DELETE ON billing_runs
+        BEGIN SELECT RAISE(ABORT, 'billing runs are kept'); END;
+      -- A VEE exception a finance user or supervisor has looked at and accepted as
+      -- right (a unit closed for the holidays, a real spike), with the reason.
+      CREATE TABLE billing_exception_acceptances (
+        exception_id TEXT    PRIMARY KEY,
+        reason       TEXT    NOT NULL,
+        actor        TEXT    NOT NULL,
+        at           INTEGER NOT NULL
+      );
+      -- The dunning calendar's lists (18th phone list, 23rd letters, suspension, ...):
+      -- each one a document and a task with its own state.
+      CREATE TABLE billing_tasks (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        period      TEXT    NOT NULL,
+        list        TEXT    NOT NULL,
+        due_date    TEXT    NOT NULL,
+        state       TEXT    NOT NULL,
+        doc_json    TEXT    NOT NULL,
+        created_at  INTEGER NOT NULL,
+        updated_at  INTEGER NOT NULL,
+        updated_by  TEXT    NOT NULL,
+        UNIQUE (period, list)
+      );
+    `,
+  },
 ];
 
 /**

@@ -19,7 +19,7 @@ const base = () => ({
     { id: 'voltage', name: 'Voltage', function: 3, address: 0, type: 'float32', unit: 'V' },
     { id: 'energy', name: 'Energy', function: 3, address: 0x100, type: 'float32', unit: 'kWh', poll: 'slow' },
   ] as Array<Record<string, unknown>>,
-  billing: { point: 'energy', rolloverAt: 999999.99 },
+  billing: { point: 'energy', rolloverAt: 999999.99, maxUsePerHour: 20 },
 });
 
 /** Writes one profile into a fresh devices folder and returns the issues as "path: message". */

@@ -1,0 +1,187 @@
+import { createHash } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Clock } from '../clock.ts';
+import { describeError } from '../errors.ts';
+import type { PointValue } from '../events.ts';
+import type { LoadedConfig } from '../config/load.ts';
+import type { MeterConfig } from '../config/schema.ts';
+import type { SqliteRecordStore } from '../storage/records.ts';
+import { ExceptionAcceptances } from './acceptances.ts';
+import { billingPeriod, isPeriodId } from './calendar.ts';
+import { parsePaymentsCsv, parseReadingsCsv, paymentsToCsv, readingsToCsv, type CsvProblem } from './csv.ts';
+import { noticesHtml } from './outputs/notices.ts';
+import { exceptionsCsv, statementsCsv } from './outputs/statements-csv.ts';
+import { runSummary, summaryHtml, summaryJson } from './outputs/summary.ts';
+import type { OutputContext } from './outputs/summary.ts';
+import { BillingError, BillingRepository, type StoredRun } from './repository.ts';
+import { computeRun } from './run.ts';
+import { billingRegisters, readFromValue } from './registers.ts';
+import type { NewRead, RunResult, TenancyEvent } from './types.ts';
+
+// What the CLI, the API and the hub's scheduler ask of billing. A run is computed
+// from the records store alone; its documents are rendered from the stored result,
+// so the same version always gives the same bytes.
+
+export type RunOutcome = 'new' | 'unchanged' | 'correction';
+
+export interface RunReport {
+  run: StoredRun;
+  outcome: RunOutcome;
+  /** File name → content, exactly what `writeOutputs` puts on disk. */
+  files: Map<string, string>;
+}
+
+export interface TenancyInput {
+  unitId: string;
+  kind: 'move_in' | 'move_out';
+  company: string;
+  occupancy: 'owner' | 'tenant';
+  /** ms since epoch; default now. */
+  at?: number;
+  /** Readings taken by hand; meters not listed are read now. */
+  reads?: Array<{ meterId: string; value: string }>;
+}
+
+export type ImportReport = { ok: true; inserted: number; duplicates: number } | { ok: false; problems: CsvProblem[] };
+
+export class BillingService {
+  readonly repo: BillingRepository;
+  readonly acceptances: ExceptionAcceptances;
+
+  constructor(
+    private readonly config: LoadedConfig,
+    records: SqliteRecordStore,
+    private readonly clock: Clock,
+    /** A fresh read of one meter (the Modbus driver's readNow); absent in the CLI. */
+    private readonly readNow?: (meterId: string) => Promise<PointValue[]>,
+  ) {
+    this.repo = new BillingRepository(records, clock);
+    this.acceptances = new ExceptionAcceptances(records, clock);
+  }
+
+  /**
+   * Computes the period. An unchanged result keeps its version (and its bytes); a
+   * changed one becomes the next version, and after the period was closed that
+   * version is a correction of the closed one, never a silent overwrite.
+   */
+  run(period: string, actor: string): RunReport {
+    if (!isPeriodId(period)) throw new BillingError('BOHUB_BILLING_INVALID', `"${period}" is not a billing period; write YYYY-MM, e.g. 2026-11`);
+    const result = computeRun(period, { config: this.config, repo: this.repo, accepted: this.acceptances.ids() });
+    const hash = resultHash(result);
+    const latest = this.repo.latestRun(period);
+    if (latest && latest.outputsHash === hash) return { run: latest, outcome: 'unchanged', files: this.render(latest) };
+    const closed = this.repo.runs(period).find((r) => r.status === 'closed');
+    const run = this.repo.saveRun({ period, outputsHash: hash, result, ...(closed ? { corrects: closed.version } : {}) }, actor);
+    return { run, outcome: closed ? 'correction' : 'new', files: this.render(run) };
+  }
+
+  /** Locks the latest version of the period: its notices are the ones handed out. */
+  close(period: string, actor: string): StoredRun {
+    return this.repo.closeRun(period, actor);
+  }
+
+  /** The documents of a stored run (statements CSV, exceptions CSV, summary, notices in zh and en). */
+  render(run: StoredRun): Map<string, string> {
+    const corrected = run.corrects === undefined ? undefined : this.repo.run(run.period, run.corrects);
+    const ctx: OutputContext = {
+      site: this.config.building.site,
+      tariffs: this.config.building.tariffs,
+      billing: this.config.building.billing,
+      period: billingPeriod(run.period, this.config.building.billing, this.config.building.site.timezone),
+      version: run.version,
+      ...(corrected ? { corrects: { version: corrected.version, statements: corrected.result.statements } } : {}),
+    };
+    const summary = runSummary(run.result, run.version);
+    return new Map([
+      ['statements.csv', statementsCsv(run.result, ctx)],
+      ['exceptions.csv', exceptionsCsv(run.result)],
+      ['summary.json', summaryJson(summary, run.result)],
+      ['summary.html', summaryHtml(summary, run.result, ctx)],
+      ['notices.zh.html', noticesHtml(run.result, ctx, 'zh')],
+      ['notices.en.html', noticesHtml(run.result, ctx, 'en')],
+    ]);
+  }
+
+  /** Writes a run's documents to `<dir>/<period>/v<version>/`; returns the paths. */
+  writeOutputs(report: Pick<RunReport, 'run' | 'files'>, dir: string): string[] {
+    const folder = join(dir, report.run.period, `v${report.run.version}`);
+    mkdirSync(folder, { recursive: true });
+    return [...report.files].map(([name, text]) => {
+      const path = join(folder, name);
+      writeFileSync(path, text);
+      return path;
+    });
+  }
+
+  /** Loads reads from CSV: the whole file or nothing (issue 7). */
+  importReadings(text: string, actor: string): ImportReport {
+    const meters = new Map(this.config.building.modbus.meters.map((m) => [m.id, { multiplier: String(m.ctRatio) }]));
+    const parsed = parseReadingsCsv(text, meters);
+    if (!parsed.ok) return parsed;
+    return { ok: true, ...this.repo.insertReads(parsed.reads, actor, { action: 'billing.reads.import', subject: `${parsed.reads.length} reads` }) };
+  }
+
+  importPayments(text: string, actor: string): ImportReport {
+    const units = new Set(this.config.building.towers.flatMap((t) => t.floors.flatMap((f) => f.units.map((u) => u.id))));
+    const parsed = parsePaymentsCsv(text, units);
+    if (!parsed.ok) return parsed;
+    return { ok: true, ...this.repo.insertPayments(parsed.payments, actor) };
+  }
+
+  exportReadings(from: number, to: number): string {
+    const reads: Parameters<typeof readingsToCsv>[0] = [];
+    this.repo.forEachMeterSeries(from, to, (_, series) => reads.push(...series));
+    return readingsToCsv(reads, this.config.building.site.timezone);
+  }
+
+  exportPayments(): string {
+    return paymentsToCsv(this.repo.payments(), this.config.building.site.timezone);
+  }
+
+  meter(meterId: string): MeterConfig | undefined {
+    return this.config.building.modbus.meters.find((m) => m.id === meterId);
+  }
+
+  /**
+   * Records a move-in or move-out with its meter readings (handbook 第三节; 附件8
+   * 收楼书 base readings). Readings given by hand are used as they are; otherwise
+   * every meter of the unit is read now, and a meter that cannot be read is named.
+   */
+  async recordTenancy(input: TenancyInput, actor: string): Promise<{ event: TenancyEvent; reads: NewRead[] }> {
+    const registers = billingRegisters(this.config);
+    const unitMeters = [...registers.values()].filter((r) => r.meter.unit === input.unitId);
+    if (!this.config.building.towers.some((t) => t.floors.some((f) => f.units.some((u) => u.id === input.unitId))))
+      throw new BillingError('BOHUB_BILLING_NOT_FOUND', `unknown unit "${input.unitId}"`);
+    const at = input.at ?? this.clock.now();
+    const reads: NewRead[] = [];
+    for (const reg of unitMeters) {
+      const given = input.reads?.find((r) => r.meterId === reg.meter.id);
+      if (given) {
+        if (!/^\d+(\.\d+)?$/.test(given.value)) throw new BillingError('BOHUB_BILLING_INVALID', `${reg.meter.id}: "${given.value}" is not a meter reading`);
+        reads.push({ meterId: reg.meter.id, serial: reg.meter.serial, readAt: at, value: given.value, multiplier: String(reg.meter.ctRatio), kind: input.kind, source: 'manual', quality: 'good' });
+        continue;
+      }
+      const v = await this.freshValue(reg.meter.id, reg.point);
+      reads.push(readFromValue(reg, v, 'snapshot', input.kind, at));
+    }
+    return { event: this.repo.addTenancyEvent({ unitId: input.unitId, kind: input.kind, at, company: input.company, occupancy: input.occupancy }, reads, actor), reads };
+  }
+
+  private async freshValue(meterId: string, point: string): Promise<PointValue> {
+    let why = 'the Modbus driver is not running';
+    try {
+      const v = this.readNow && (await this.readNow(meterId)).find((x) => x.point === point);
+      if (v && v.quality === 'good' && v.value !== null) return v;
+      if (v) why = v.error ?? `quality ${v.quality}`;
+    } catch (err) {
+      why = describeError(err);
+    }
+    throw new BillingError('BOHUB_BILLING_READ_FAILED', `${meterId} could not be read now (${why}); enter its reading by hand`);
+  }
+}
+
+/** The identity of a run's result: canonical JSON of what the documents are made from. */
+function resultHash(result: RunResult): string {
+  return createHash('sha256').update(JSON.stringify(result)).digest('hex');
+}
