@@ -64,13 +64,8 @@ export function validateSeries(input: readonly StoredRead[], meter: MeterFacts):
     const prev = out.reads.at(-1);
     const value = effectiveValue(r);
     const num = Number(value);
-    const accept = (segment: number) => out.reads.push({ read: r, value, num, segment });
-    const startSegment = (offset: Dec) => {
-      out.segments.push({ serial: r.serial, multiplier: r.multiplier, first: out.reads.length, offset });
-      accept(out.segments.length - 1);
-    };
     if (!prev) {
-      startSegment(new Dec(0));
+      startSegment(out, r, value, num, new Dec(0));
       continue;
     }
     const seg = out.segments[prev.segment]!;
@@ -80,13 +75,13 @@ export function validateSeries(input: readonly StoredRead[], meter: MeterFacts):
       if (r.kind !== 'replacement_initial') note(out, r, 'serial_changed', `a replacement final read at ${iso(prev.read.readAt)} was not followed by the new meter's initial read`);
       else if (!awaitingInitial) note(out, r, 'serial_changed', `replacement initial read for ${r.serial} without the old meter's final read`);
       awaitingInitial = false;
-      startSegment(useTo(out, prev));
+      startSegment(out, r, value, num, useTo(out, prev));
       continue;
     }
     if (r.serial !== seg.serial || r.multiplier !== seg.multiplier) {
       const what = r.serial !== seg.serial ? `serial ${seg.serial} → ${r.serial}` : `multiplier ${seg.multiplier} → ${r.multiplier}`;
       note(out, r, 'serial_changed', `${what} with no declared replacement`);
-      startSegment(useTo(out, prev));
+      startSegment(out, r, value, num, useTo(out, prev));
       continue;
     }
     const hours = Math.max((r.readAt - prev.read.readAt) / 3_600_000, 1 / 60);
@@ -103,7 +98,7 @@ export function validateSeries(input: readonly StoredRead[], meter: MeterFacts):
         }
         note(out, r, 'spike', `rose ${fmt(rise)} in ${fmt(hours)} h, more than the meter's maximum of ${meter.maxUsePerHour} an hour`);
       }
-      accept(prev.segment);
+      out.reads.push({ read: r, value, num, segment: prev.segment });
       if (r.kind === 'replacement_final') awaitingInitial = true;
       continue;
     }
@@ -116,16 +111,22 @@ export function validateSeries(input: readonly StoredRead[], meter: MeterFacts):
     const wrapped = modulus.minus(prev.value).plus(value);
     if (wrapped.toNumber() / hours <= meter.maxUsePerHour) {
       // Rollover: the register passed its maximum and started again at zero.
-      startSegment(useTo(out, prev).plus(wrapped.times(r.multiplier)));
+      startSegment(out, r, value, num, useTo(out, prev).plus(wrapped.times(r.multiplier)));
       continue;
     }
     const nearTop = prev.num >= 0.9 * meter.rolloverAt;
     note(out, r, nearTop ? 'implausible_rollover' : 'unexplained_drop', `${prev.value} → ${value} in ${fmt(hours)} h${nearTop ? `; a rollover would be ${wrapped.toString()} of use` : ''}`);
-    startSegment(useTo(out, prev));
+    startSegment(out, r, value, num, useTo(out, prev));
   }
   if (awaitingInitial) note(out, out.reads.at(-1)!.read, 'serial_changed', "a replacement final read has no new meter's initial read after it");
   findFrozen(out);
   return out;
+}
+
+/** Accepts a read as the first of a new segment whose use so far is `offset`. */
+function startSegment(out: ValidatedSeries, r: StoredRead, value: string, num: number, offset: Dec): void {
+  out.segments.push({ serial: r.serial, multiplier: r.multiplier, first: out.reads.length, offset });
+  out.reads.push({ read: r, value, num, segment: out.segments.length - 1 });
 }
 
 /** Exact use from the series' start up to the accepted read. */
@@ -181,8 +182,9 @@ function dedupe(input: readonly StoredRead[], findings: Finding[]): StoredRead[]
     const prev = out.at(-1);
     if (prev && prev.readAt === r.readAt && prev.serial === r.serial && !isReplacementPair(prev, r)) {
       if (effectiveValue(prev) === effectiveValue(r)) {
-        // A declared kind (replacement, move) wins over a plain read of the same value.
-        if (prev.kind === 'actual' && r.kind !== 'actual') out[out.length - 1] = r;
+        // A declared kind (replacement, move) wins over a plain read of the same value,
+        // and a reading-day fallback over the interval read it fell back to, so it stays flagged.
+        if ((prev.kind === 'actual' && r.kind !== 'actual') || (prev.kind === r.kind && r.source === 'fallback')) out[out.length - 1] = r;
         continue;
       }
       findings.push({ code: 'conflicting_duplicate', at: r.readAt, readId: r.id, detail: `${effectiveValue(prev)} (read ${prev.id}) and ${effectiveValue(r)} (read ${r.id}) at ${iso(r.readAt)}` });

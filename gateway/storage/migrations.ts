@@ -83,9 +83,10 @@ export const MIGRATIONS: readonly Migration[] = [
         recorded_by TEXT    NOT NULL
       );
       -- Duplicates are keyed on the meter and the read time, never the arrival time:
-      -- the same read arriving twice is one row; a different value at the same time
-      -- is kept and flagged by the VEE as a conflict.
-      CREATE UNIQUE INDEX billing_reads_identity ON billing_reads (meter_id, read_at, serial, kind, value);
+      -- the same read arriving twice from one source is one row; a different value at
+      -- the same time is kept and flagged by the VEE as a conflict. The source is part
+      -- of the key so a reading-day fallback to an interval read is still recorded.
+      CREATE UNIQUE INDEX billing_reads_identity ON billing_reads (meter_id, read_at, serial, kind, value, source);
       CREATE INDEX billing_reads_meter_time ON billing_reads (meter_id, read_at);
       -- Manual edits: the raw read stays; the latest edit (highest id) is the value billed.
       CREATE TABLE billing_read_edits (

@@ -143,6 +143,18 @@ describe('billing golden fixtures (issue 7)', () => {
     expect(statementOf(result, 'A-0102').status).toBe('billed');
   });
 
+  it('a closing read that fell back to the latest good read is billed and flagged as a fallback', () => {
+    rig = billingRig();
+    rig.reads('A-0102-E', [['2026-10-25T00:00', '1000.00'], ['2026-11-24T21:00', '1500.50']]);
+    rig.reads('A-0102-E', [['2026-11-24T21:00', '1500.50']], { source: 'fallback', note: 'fresh read failed (timeout); latest good read 180 min old' });
+    plainWater();
+    const result = run();
+    const e = statementOf(result, 'A-0102').meters.find((m) => m.meterId === 'A-0102-E')!;
+    expect(e.closing).toMatchObject({ basis: 'fallback', value: '1500.50' });
+    expect(result.exceptions.find((x) => x.meterId === 'A-0102-E')).toMatchObject({ code: 'fallback', blocking: false });
+    expect(statementOf(result, 'A-0102').status).toBe('billed');
+  });
+
   it('spike: a Modbus glitch read far above both neighbours is left out and named (evcc #30267)', () => {
     rig = billingRig();
     rig.reads('A-0102-E', [['2026-10-25T00:00', '1000.00'], ['2026-11-10T00:00', '1200.00'], ['2026-11-10T00:15', '999999.00'], ['2026-11-10T00:30', '1200.10'], ['2026-11-25T00:00', '1500.50']]);
