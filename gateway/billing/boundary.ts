@@ -1,5 +1,5 @@
 import { Dec } from './money.ts';
-import type { BoundaryRead } from './types.ts';
+import type { Bilingual, BoundaryRead } from './types.ts';
 import { nearestRead, useTo, useToValue, type AcceptedRead, type ValidatedSeries } from './vee.ts';
 
 // The reads a statement starts and ends on. A read taken at the boundary (the
@@ -58,7 +58,7 @@ function estimate(series: ValidatedSeries, at: number, historicDailyUse: number 
   if (!before) return undefined;
   // Estimates are written to the register's own resolution.
   const decimals = Math.max(...[before, next].filter((r) => r !== undefined).map((r) => decimalsOf(r.value)));
-  const place = (value: Dec, rule: string): Boundary => {
+  const place = (value: Dec, rule: Bilingual): Boundary => {
     const v = value.toDecimalPlaces(decimals, Dec.ROUND_HALF_UP).toFixed(decimals);
     const seg = series.segments[before.segment]!;
     const odometer = useTo(series, before).plus(new Dec(v).minus(before.value).times(seg.multiplier));
@@ -66,19 +66,19 @@ function estimate(series: ValidatedSeries, at: number, historicDailyUse: number 
   };
   if (next && next.segment === before.segment) {
     const fraction = new Dec(at - before.read.readAt).div(next.read.readAt - before.read.readAt);
-    return place(new Dec(before.value).plus(new Dec(next.value).minus(before.value).times(fraction)), `interpolated between the reads at ${iso(before.read.readAt)} and ${iso(next.read.readAt)}`);
+    return place(new Dec(before.value).plus(new Dec(next.value).minus(before.value).times(fraction)), { en: `interpolated between the reads at ${iso(before.read.readAt)} and ${iso(next.read.readAt)}`, zh: `按 ${iso(before.read.readAt)} 与 ${iso(next.read.readAt)} 两次读数插值` });
   }
   const segStart = series.reads[series.segments[before.segment]!.first]!;
   const spanDays = (before.read.readAt - segStart.read.readAt) / 86_400_000;
   const gapDays = new Dec(at - before.read.readAt).div(86_400_000);
   if (spanDays >= 1) {
     const perDay = new Dec(before.value).minus(segStart.value).div(new Dec(before.read.readAt - segStart.read.readAt).div(86_400_000));
-    return place(new Dec(before.value).plus(perDay.times(gapDays)), `average daily use over ${Math.floor(spanDays)} days of reads`);
+    return place(new Dec(before.value).plus(perDay.times(gapDays)), { en: `average daily use over ${Math.floor(spanDays)} days of reads`, zh: `按 ${Math.floor(spanDays)} 天读数的日均用量` });
   }
   if (historicDailyUse !== undefined) {
     // History is use after the multiplier; the register moves by use / multiplier.
     const perDay = new Dec(String(historicDailyUse)).div(series.segments[before.segment]!.multiplier);
-    return place(new Dec(before.value).plus(perDay.times(gapDays)), 'average daily use of earlier periods');
+    return place(new Dec(before.value).plus(perDay.times(gapDays)), { en: 'average daily use of earlier periods', zh: '按以往各期的日均用量' });
   }
   return undefined;
 }

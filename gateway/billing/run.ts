@@ -138,7 +138,7 @@ function meterUse(meter: MeterConfig, series: ValidatedSeries, from: number, to:
   for (const [b, at] of [[opening, from], [closing, to]] as const)
     if (typeof b === 'string') raise(meter.id, b, at, b === 'missing_read' ? `no read within ${toleranceMs / 3_600_000} h of ${new Date(at).toISOString()} and nothing to estimate from` : `${past.consecutiveEstimates(meter.id)} estimated closing reads in a row already`);
   if (typeof opening === 'string' || typeof closing === 'string') return undefined;
-  if (closing.read.basis === 'estimated') raise(meter.id, 'estimated', to, `${closing.read.value} by ${closing.read.rule}`);
+  if (closing.read.basis === 'estimated') raise(meter.id, 'estimated', to, `${closing.read.value} by ${closing.read.rule?.en}`);
   if (closing.read.basis === 'fallback') raise(meter.id, 'fallback', closing.read.at, `closing read ${closing.read.value} from ${new Date(closing.read.at).toISOString()}`, closing.read.readId);
   const use = closing.odometer.minus(opening.odometer);
   if (use.lt(0)) raise(meter.id, 'negative_use', to, `${opening.read.value} → ${closing.read.value}`);
@@ -170,13 +170,16 @@ function statementsOf(unit: UnitInfo, period: BillingPeriod, inputs: RunInputs, 
     if (feeDays > 0) lines.push(managementFeeLine(unit.areaM2, feeDays, period.feeMonth.days, tariffs));
     const own = entries.filter((e) => e.company === company);
     const fee = lateFee(own, unitPayments, localDate(period.opensAt - 1, tz), localDate(period.closesAt - 1, tz), tariffs.lateFeePerDay);
-    if (fee.amount.gt(0)) lines.push(lateFeeLine(fee.amount, `${fee.days} days overdue`, tariffs));
+    if (fee.amount.gt(0)) lines.push(lateFeeLine(fee.amount, { en: `${fee.days} days overdue`, zh: `逾期 ${fee.days} 天` }, tariffs));
     const current = sum(lines.map((l) => new Dec(l.amount)));
     const asOf = localDate(period.closesAt - 1, tz);
     const arrears = sum(unpaidOn(entries, unitPayments, asOf).filter((u) => u.entry.company === company).map((u) => u.unpaid)).minus(creditOn(entries, unitPayments, asOf));
     const first = spells[0]!;
     out.push({
       period: period.id, unitId: unit.unitId, tower: unit.tower, floor: unit.floor, areaM2: unit.areaM2, company, occupancy: first.occupancy,
+      readsFrom: readFrom,
+      readsTo: Math.max(readFrom, ...spells.map((s) => Math.min(s.to, period.closesAt))),
+      feeDays,
       from: Math.min(readFrom, ...spells.map((s) => Math.max(s.from, period.feeMonth.start))),
       to: Math.max(...spells.map((s) => Math.min(s.to, Math.max(period.closesAt, period.feeMonth.end)))),
       meters, lines, currentCharges: formatMoney(current), previousArrears: formatMoney(arrears), total: formatMoney(current.plus(arrears)),

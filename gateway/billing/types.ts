@@ -113,6 +113,12 @@ export interface MeterUse {
   use: string;
 }
 
+/** A text shown to people, in both of the building's languages. */
+export interface Bilingual {
+  zh: string;
+  en: string;
+}
+
 export interface BoundaryRead {
   at: number;
   /** The register value used (after any edit), decimal string. */
@@ -120,8 +126,8 @@ export interface BoundaryRead {
   serial: string;
   /** How it was obtained. */
   basis: 'read' | 'edited' | 'fallback' | 'carried' | 'estimated';
-  /** For estimates: the rule that produced it, e.g. "interpolated between reads" or "average daily use of 3 periods". */
-  rule?: string;
+  /** For estimates: the rule that produced it, e.g. "average daily use over 28 days of reads". */
+  rule?: Bilingual;
   readId?: number;
 }
 
@@ -134,8 +140,8 @@ export interface StatementLine {
   unitPrice: string;
   /** Rounded to the cent (money.ts). */
   amount: string;
-  /** e.g. "0.00–200.00 kWh", "18/30 days", "on 1 234.50 overdue for 13 days". */
-  basis: string;
+  /** e.g. "tier 0–200 kWh", "18/30 days", "13 days overdue". */
+  basis: Bilingual;
 }
 
 export interface Statement {
@@ -146,9 +152,14 @@ export interface Statement {
   areaM2: number;
   company: string;
   occupancy: 'owner' | 'tenant';
-  /** The slice of the period this tenant is billed for (a tenant change splits a period). */
+  /** The slice of the period this tenant is billed for (a tenant change splits a period): reads and fee days together. */
   from: number;
   to: number;
+  /** The meter-read window of this statement, within the period's (a move-in or move-out shortens it). */
+  readsFrom: number;
+  readsTo: number;
+  /** Days of the fee month this tenant is charged the management fee for. */
+  feeDays: number;
   meters: MeterUse[];
   lines: StatementLine[];
   /** Sum of this period's lines. */

@@ -135,7 +135,7 @@ describe('billing golden fixtures (issue 7)', () => {
     plainWater();
     const result = run();
     const e = statementOf(result, 'A-0102').meters.find((m) => m.meterId === 'A-0102-E')!;
-    expect(e.closing).toMatchObject({ basis: 'estimated', value: '3496.00', rule: 'average daily use over 28 days of reads' });
+    expect(e.closing).toMatchObject({ basis: 'estimated', value: '3496.00', rule: { en: 'average daily use over 28 days of reads', zh: '按 28 天读数的日均用量' } });
     expect(e.use).toBe('496'); // 31 days × 16.00
     expect(amount(statementOf(result, 'A-0102'), 'electricity')).toEqual(['501.95']); // 496 × 1.0120 = 501.952
     const estimated = result.exceptions.find((x) => x.code === 'estimated')!;

@@ -25,13 +25,13 @@ const ctx: OutputContext = {
 
 function statement(over: Partial<Statement> & Pick<Statement, 'unitId'>): Statement {
   return {
-    period: '2026-11', tower: 'A', floor: 12, areaM2: 150, company: 'Acme', occupancy: 'tenant', from: OPENS, to: CLOSES,
+    period: '2026-11', tower: 'A', floor: 12, areaM2: 150, company: 'Acme', occupancy: 'tenant', from: OPENS, to: CLOSES, readsFrom: OPENS, readsTo: CLOSES, feeDays: 30,
     meters: [
       { meterId: `E-${over.unitId}`, kind: 'electricity', unit: 'kWh', serials: ['SN-E1'], use: '1000.00',
         opening: { at: OPENS, value: '11840.20', serial: 'SN-E1', basis: 'carried' },
         closing: { at: CLOSES, value: '12840.20', serial: 'SN-E1', basis: 'read' } },
     ],
-    lines: [{ code: 'electricity', quantity: '1000.00', unitPrice: '1.0120', amount: '1012.00', basis: 'flat' }],
+    lines: [{ code: 'electricity', quantity: '1000.00', unitPrice: '1.0120', amount: '1012.00', basis: { en: 'flat', zh: 'flat' } }],
     currentCharges: '1012.00', previousArrears: '0.00', total: '1012.00', dueDate: PERIOD.dueDate, status: 'billed', holds: [],
     ...over,
   };
@@ -44,13 +44,13 @@ const A1 = statement({
     ...statement({ unitId: 'A-12-01' }).meters,
     { meterId: 'W-A-12-01', kind: 'water', unit: 'm³', serials: ['SN-W1'], use: '12.500',
       opening: { at: OPENS, value: '300.000', serial: 'SN-W1', basis: 'read' },
-      closing: { at: CLOSES, value: '312.500', serial: 'SN-W1', basis: 'estimated', rule: 'average daily use of 3 periods' } },
+      closing: { at: CLOSES, value: '312.500', serial: 'SN-W1', basis: 'estimated', rule: { en: 'average daily use of 3 periods', zh: '按三期日均用量' } } },
   ],
   lines: [
-    { code: 'electricity', quantity: '1000.00', unitPrice: '1.0120', amount: '1012.00', basis: 'flat' },
-    { code: 'water', quantity: '12.500', unitPrice: '4.96', amount: '62.00', basis: 'flat' },
-    { code: 'management_fee', quantity: '150', unitPrice: '28.00', amount: '4200.00', basis: '30/30 days' },
-    { code: 'late_fee', quantity: '1234.50', unitPrice: '0.0065', amount: '8.02', basis: 'on 1234.50 overdue for 13 days' },
+    { code: 'electricity', quantity: '1000.00', unitPrice: '1.0120', amount: '1012.00', basis: { en: 'flat', zh: 'flat' } },
+    { code: 'water', quantity: '12.500', unitPrice: '4.96', amount: '62.00', basis: { en: 'flat', zh: 'flat' } },
+    { code: 'management_fee', quantity: '150', unitPrice: '28.00', amount: '4200.00', basis: { en: '30/30 days', zh: '30/30 days' } },
+    { code: 'late_fee', quantity: '1234.50', unitPrice: '0.0065', amount: '8.02', basis: { en: 'on 1234.50 overdue for 13 days', zh: 'on 1234.50 overdue for 13 days' } },
   ],
   currentCharges: '5282.02', previousArrears: '1234.50', total: '6516.52',
 });
@@ -132,7 +132,7 @@ describe('noticesHtml (handbook 第三节 三.4)', () => {
   it('marks an estimated read and explains it in a footnote', () => {
     const html = noticesHtml(run(), ctx, 'zh');
     expect(html).toContain('312.500<sup>1</sup>');
-    expect(html).toContain('<li>估算读数（average daily use of 3 periods）</li>');
+    expect(html).toContain('<li>估算读数（按三期日均用量）</li>');
   });
 
   it('shows each charge as quantity × unit price = amount, then arrears and total', () => {

@@ -46,7 +46,8 @@ function notice(s: Statement, ctx: OutputContext, lang: Lang): string {
     fieldRows([
       [t.unit, t.location(s.unitId, s.tower, s.floor)],
       [t.company, s.company],
-      [t.slice, `${localDateTime(s.from, tz)} – ${localDateTime(s.to, tz)}`],
+      [t.slice, `${localDateTime(s.readsFrom, tz)} – ${localDateTime(s.readsTo, tz)}`],
+      [t.feeMonth, t.feeDays(periodName(s.period, lang), s.feeDays, ctx.period.feeMonth.days)],
       // A correction goes out later than the period's notice date, and the run has no clock to date it by.
       ...(ctx.corrects ? [] : [[t.noticeDate, longDate(ctx.period.noticeDate, lang)] as const]),
     ]),
@@ -57,7 +58,7 @@ function notice(s: Statement, ctx: OutputContext, lang: Lang): string {
     notes.html(),
     `<h2>${esc(t.charges)}</h2>`,
     `<table><tr><th>${esc(t.item)}</th><th>${esc(t.basis)}</th><th class="num">${esc(t.quantity)}</th><th class="num">${esc(t.unitPrice)}</th><th class="num">${esc(`${t.amount} (${currency})`)}</th></tr>`,
-    ...s.lines.map((l) => chargeRow(l, t)),
+    ...s.lines.map((l) => chargeRow(l, t, lang)),
     totalRow(t.currentCharges, s.currentCharges),
     totalRow(t.previousArrears, s.previousArrears),
     totalRow(t.total, s.total, true),
@@ -87,16 +88,16 @@ function meterRow(m: MeterUse, lang: Lang, notes: Footnotes): string {
 // are estimates or stand-ins and ask about them on the enquiry phone.
 function readNote(r: BoundaryRead, lang: Lang): string | undefined {
   const t = TEXT[lang];
-  if (r.basis === 'estimated') return r.rule ? t.estimatedBy(r.rule) : t.estimated;
+  if (r.basis === 'estimated') return r.rule ? t.estimatedBy(r.rule[lang]) : t.estimated;
   if (r.basis === 'fallback') return t.fallback;
   if (r.basis === 'edited') return t.edited;
   return undefined;
 }
 
-function chargeRow(l: StatementLine, t: Text): string {
+function chargeRow(l: StatementLine, t: Text, lang: Lang): string {
   const unit = QUANTITY_UNIT[l.code];
   return (
-    `<tr><td>${esc(t.lines[l.code])}</td><td>${esc(l.basis)}</td>` +
+    `<tr><td>${esc(t.lines[l.code])}</td><td>${esc(l.basis[lang])}</td>` +
     `<td class="num">${esc(unit ? `${l.quantity} ${unit}` : l.quantity)}</td>` +
     `<td class="num">× ${esc(l.unitPrice)}</td><td class="num">= ${esc(l.amount)}</td></tr>`
   );
@@ -167,7 +168,9 @@ const TEXT = {
     unit: '单元',
     location: (unit: string, tower: string, floor: number) => `${unit}（${tower}座 ${floor}层）`,
     company: '公司',
-    slice: '计费期间',
+    slice: '抄表期间',
+    feeMonth: '管理费',
+    feeDays: (month: string, days: number, of: number) => (days === of ? `${month}（整月）` : `${month}（${days}/${of} 天）`),
     noticeDate: '通知日期',
     meters: '水电表读数',
     meter: '表计',
@@ -210,7 +213,9 @@ const TEXT = {
     unit: 'Unit',
     location: (unit: string, tower: string, floor: number) => `${unit} (Tower ${tower}, floor ${floor})`,
     company: 'Company',
-    slice: 'Billing period',
+    slice: 'Meter reads',
+    feeMonth: 'Management fee',
+    feeDays: (month: string, days: number, of: number) => (days === of ? `${month} (full month)` : `${month} (${days} of ${of} days)`),
     noticeDate: 'Notice date',
     meters: 'Meter readings',
     meter: 'Meter',

@@ -80,7 +80,7 @@ export function lineAmount(s: Statement, code: LineCode): string {
 
 /** How a boundary read was obtained, e.g. "read", "estimated: interpolated between reads". */
 export function basisText(read: BoundaryRead): string {
-  return read.rule ? `${read.basis}: ${read.rule}` : read.basis;
+  return read.rule ? `${read.basis}: ${read.rule.en}` : read.basis;
 }
 
 function meterColumns<K extends 'electricity' | 'water'>(kind: K) {
