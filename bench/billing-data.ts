@@ -9,7 +9,7 @@ import { billingPeriod } from '../gateway/billing/calendar.ts';
 import { crossCheck } from '../gateway/config/cross-check.ts';
 import { loadConfig, type LoadedConfig } from '../gateway/config/load.ts';
 import { buildingSchema } from '../gateway/config/schema.ts';
-import type { SqliteRecordStore } from '../gateway/storage/records.ts';
+import type { NewRead, ReadKind, ReadSource } from '../gateway/billing/types.ts';
 
 export const PERIOD = '2026-11';
 export const DEFAULT_UNITS = 2500;
@@ -179,52 +179,47 @@ export interface GenerateStats {
 const fmt2 = (c: number) => `${Math.floor(c / 100)}.${String(c % 100).padStart(2, '0')}`;
 const fmt3 = (l: number) => `${Math.floor(l / 1000)}.${String(l % 1000).padStart(3, '0')}`;
 
+/** What the generator needs of the records repository (gateway/billing/repository.ts). */
+export interface ReadSink {
+  insertReads(reads: NewRead[], actor: string): { inserted: number; duplicates: number };
+  addTenancyEvent(event: { unitId: string; kind: 'move_in' | 'move_out'; at: number; company: string; occupancy: 'owner' | 'tenant' }, reads: NewRead[], actor: string): unknown;
+}
+
 /**
- * Writes the reads straight into billing_reads (migration 3) with one prepared
- * statement, one transaction per batch of meters, rows in (meter, time) order, as
- * the hub's own interval reads would be (source 'interval', recorded by 'system';
- * 'snapshot' at the reading-day boundaries).
+ * Stores the reads the way the hub does, through the repository's insertReads (so
+ * whatever it does on the way in, such as classifying reads for the month-end run,
+ * happens here too): one call, one transaction, per meter, in time order, source
+ * 'interval' ('snapshot' at the reading-day boundaries), recorded by 'system'.
+ * Move-outs and move-ins are recorded afterwards with their hand reads, as finance
+ * enters them, through addTenancyEvent.
  */
-export function generateReads(records: SqliteRecordStore, config: LoadedConfig, plan: AnomalyPlan, onProgress: (done: number, total: number) => void = () => {}): GenerateStats {
+export function generateReads(repo: ReadSink, config: LoadedConfig, plan: AnomalyPlan, onProgress: (done: number, total: number) => void = () => {}): GenerateStats {
   const { building } = config;
   const period = billingPeriod(PERIOD, building.billing, building.site.timezone);
   const from = period.opensAt - DAY_MS;
   const to = period.closesAt + DAY_MS;
-  const db = records.db;
-  // Many rows per statement: on these machines one row per call costs ~5 µs in the binding alone.
-  const ROWS = 64;
-  const into = 'INSERT OR IGNORE INTO billing_reads (meter_id, serial, read_at, value, multiplier, kind, source, quality, note, recorded_at, recorded_by) VALUES ';
-  const insertOne = db.prepare(`${into}(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
-  const insertMany = db.prepare(into + Array(ROWS).fill('(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', '));
-  const insertEvent = db.prepare('INSERT INTO billing_tenancy_events (unit_id, kind, at, company, occupancy, recorded_at, recorded_by) VALUES (?, ?, ?, ?, ?, ?, ?)');
   const companyOf = new Map(layout(building.modbus.meters.length / 2).units.map((u) => [u.id, u.company]));
   const meters = [...building.modbus.meters].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  /** The register of each meter at each move-out and move-in, for the hand reads. */
+  const atMoves = new Map<string, NewRead>();
   let reads = 0;
   let events = 0;
-  // The table's indexes are dropped while it fills and built again after, from their own
-  // SQL (sqlite_master), so the schema ends exactly as migration 3 made it; building an
-  // index over sorted rows is several times faster than 15 M B-tree inserts. The unique
-  // index then also proves the data holds no repeated read.
-  const indexes = db.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'billing_reads' AND sql IS NOT NULL").all() as Array<{ name: string; sql: string }>;
-  for (const ix of indexes) db.exec(`DROP INDEX ${ix.name}`);
-  const BATCH = 50;
-  for (let b = 0; b < meters.length; b += BATCH) {
-    db.transaction(() => {
-      for (const meter of meters.slice(b, b + BATCH)) reads += writeMeter(meter.id, meter.serial, meter.kind, meter.unit);
-    })();
-    onProgress(Math.min(b + BATCH, meters.length), meters.length);
-  }
-  for (const ix of indexes) db.exec(ix.sql);
-  db.transaction(() => {
-    for (const [unitId, t] of [...plan.tenancy].sort(([a], [b]) => (a < b ? -1 : 1))) {
-      if (t.moveOut) insertEvent.run(unitId, 'move_out', t.moveOut.at, t.moveOut.company, 'tenant', t.moveOut.at + 3_600_000, 'finance'), events++;
-      if (t.moveIn) insertEvent.run(unitId, 'move_in', t.moveIn.at, t.moveIn.company, 'tenant', t.moveIn.at + 3_600_000, 'finance'), events++;
+  meters.forEach((meter, i) => {
+    reads += repo.insertReads(meterReads(meter.id, meter.serial, meter.kind, meter.unit), 'system').inserted;
+    if ((i + 1) % 50 === 0 || i + 1 === meters.length) onProgress(i + 1, meters.length);
+  });
+  for (const [unitId, t] of [...plan.tenancy].sort(([a], [b]) => (a < b ? -1 : 1)))
+    for (const [kind, e] of [['move_out', t.moveOut], ['move_in', t.moveIn]] as const) {
+      if (!e) continue;
+      const hand = [`${unitId}-E`, `${unitId}-W`].map((m) => atMoves.get(`${m}@${e.at}`)!);
+      repo.addTenancyEvent({ unitId, kind, at: e.at, company: e.company, occupancy: 'tenant' }, hand, 'finance');
+      events++;
+      reads += hand.length;
     }
-  })();
   return { meters: meters.length, reads, tenancyEvents: events, from, to };
 
-  /** One meter's month of quarter-hour reads; returns the rows written. */
-  function writeMeter(meterId: string, serial: string, kind: 'electricity' | 'water', unitId: string): number {
+  /** One meter's month of quarter-hour reads, in time order. */
+  function meterReads(meterId: string, serial: string, kind: 'electricity' | 'water', unitId: string): NewRead[] {
     let seed = 0;
     for (let i = 0; i < meterId.length; i++) seed = Math.imul(seed ^ meterId.charCodeAt(i), 0x01000193);
     const rand = prng(SEED ^ seed);
@@ -248,13 +243,10 @@ export function generateReads(records: SqliteRecordStore, config: LoadedConfig, 
     const frozenTo = frozenFrom + 4 * DAY_MS;
     const glitchAt = plan.glitchZero.has(meterId) || plan.glitchHigh.has(meterId) ? from + Math.floor(n * (0.3 + 0.4 * rand())) * QUARTER_MS : -1;
     const conflictAt = plan.conflict.has(meterId) ? Date.UTC(2026, 10, 20, 3, 15) - LOCAL_OFFSET_MS : -1;
-    const moves = [tenancy?.moveOut && { kind: 'move_out', at: tenancy.moveOut.at }, tenancy?.moveIn && { kind: 'move_in', at: tenancy.moveIn.at }].filter((m): m is { kind: string; at: number } => !!m);
-    let rows = 0;
-    const buffer: unknown[] = [];
-    const put = (at: number, value: string, kind = 'actual', source = 'interval', ser = currentSerial) => {
-      buffer.push(meterId, ser, at, value, '1', kind, source, 'good', null, at + 2000 + Math.floor(rand() * 8000), 'system');
-      if (buffer.length === ROWS * 11) (rows += insertMany.run(buffer).changes), (buffer.length = 0);
-    };
+    const moves = [tenancy?.moveOut?.at, tenancy?.moveIn?.at].filter((m): m is number => m !== undefined);
+    const out: NewRead[] = [];
+    const put = (at: number, value: string, kind: ReadKind = 'actual', source: ReadSource = 'interval') =>
+      out.push({ meterId, serial: currentSerial, readAt: at, value, multiplier: '1', kind, source, quality: 'good' });
     for (let i = 0; i < n; i++) {
       const at = from + i * QUARTER_MS;
       if (i > 0 && !(at > frozenFrom && at < frozenTo)) reg = (reg + use(at)) % modulus;
@@ -270,10 +262,9 @@ export function generateReads(records: SqliteRecordStore, config: LoadedConfig, 
       if (at === glitchAt) put(at, plan.glitchHigh.has(meterId) ? fmt(reg + (electric ? 88_888_800 : 0)) : electric ? '0.00' : '0.000');
       else put(at, fmt(reg), 'actual', boundary ? 'snapshot' : 'interval');
       if (at === conflictAt) put(at, fmt(reg + 137), 'actual', 'import');
-      for (const m of moves) if (m.at === at) put(at, fmt(reg), m.kind, 'manual');
+      for (const m of moves) if (m === at) atMoves.set(`${meterId}@${at}`, { meterId, serial: currentSerial, readAt: at, value: fmt(reg), multiplier: '1', kind: 'actual', source: 'manual', quality: 'good' });
     }
-    for (let i = 0; i < buffer.length; i += 11) rows += insertOne.run(buffer.slice(i, i + 11)).changes;
-    return rows;
+    return out;
 
     /** Use in the quarter hour ending at `at`: office hours on weekdays, a base load otherwise. */
     function use(at: number): number {

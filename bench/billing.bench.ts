@@ -136,7 +136,7 @@ async function main(): Promise<void> {
     const p = (await runChild('phases', phasesDir, [])) as PhasesMessage;
     rmSync(phasesDir, { recursive: true, force: true });
     const width = Math.max(...p.phases.map((x) => x.name.length));
-    progress(`billing: phases (one more child, ${p.meters} meters, ${p.reads} reads):`);
+    progress(`billing: phases (one more child; the repository handed the run ${p.reads} reads of ${p.meters} meters):`);
     for (const x of p.phases)
       progress(`  ${x.name.padEnd(width)}  ${(x.ms / 1000).toFixed(2).padStart(7)} s${x.hwmKiB !== undefined ? `   peak ${mb(x.hwmKiB).toFixed(0).padStart(5)} MB   heap ${x.heapUsedMiB!.toFixed(0).padStart(5)} MB` : ''}`);
 
@@ -201,7 +201,7 @@ async function child(mode: Mode, dbDir: string, units: number): Promise<void> {
     records.db.pragma('cache_size = -262144');
     const plan = anomalyPlan(units);
     let lastTenth = -1;
-    const stats = generateReads(records, config, plan, (done, total) => {
+    const stats = generateReads(new BillingService(config, records, clock).repo, config, plan, (done, total) => {
       const tenth = Math.floor((done / total) * 10);
       if (tenth !== lastTenth) progress(`billing: setup ${done}/${total} meters written (${((performance.now() - t0) / 1000).toFixed(0)} s)`), (lastTenth = tenth);
     });
@@ -236,9 +236,7 @@ async function child(mode: Mode, dbDir: string, units: number): Promise<void> {
 /** The run taken apart: the calls BillingService.run makes, each timed on its own. */
 async function phases(config: LoadedConfig, service: BillingService): Promise<PhasesMessage> {
   const { createHash } = await import('node:crypto');
-  const { billingPeriod } = await import('../gateway/billing/calendar.ts');
   const { computeRun } = await import('../gateway/billing/run.ts');
-  const { validateSeries } = await import('../gateway/billing/vee.ts');
   const out: Phase[] = [];
   const mark = (name: string, ms: number) => out.push({ name, ms, hwmKiB: memory().hwmKiB ?? memory().maxRssKiB, heapUsedMiB: process.memoryUsage().heapUsed / 2 ** 20 });
   const timed = <T>(name: string, fn: () => T): T => {
@@ -247,50 +245,41 @@ async function phases(config: LoadedConfig, service: BillingService): Promise<Ph
     mark(name, performance.now() - t0);
     return v;
   };
-  const { building, profiles } = config;
-  const period = billingPeriod(PERIOD, building.billing, building.site.timezone);
-  const from = period.opensAt - building.billing.fallbackToleranceHours * 3_600_000;
-  const to = period.closesAt + building.billing.fallbackToleranceHours * 3_600_000;
   const repo = service.repo;
   mark('before (code, config, open store)', 0);
-  let meters = 0;
-  let reads = 0;
-  timed('read all series (forEachMeterSeries, no work)', () =>
-    repo.forEachMeterSeries(from, to, (_id: string, series: StoredRead[]) => {
-      meters++;
-      reads += series.length;
-    }),
-  );
-  const meterById = new Map(building.modbus.meters.map((m) => [m.id, m]));
-  let validateMs = 0;
-  timed('read + validateSeries', () =>
-    repo.forEachMeterSeries(from, to, (id: string, series: StoredRead[]) => {
-      const meter = meterById.get(id)!;
-      const profile = profiles.get(meter.profile)!;
-      const t = performance.now();
-      validateSeries(series, { meterId: id, unitId: meter.unit, rolloverAt: profile.billing.rolloverAt, maxUsePerHour: profile.billing.maxUsePerHour, frozenDays: building.billing.frozenDays });
-      validateMs += performance.now() - t;
-    }),
-  );
-  out.push({ name: '  of which validateSeries', ms: validateMs });
-  // computeRun, with the repository's walk over the series timed apart from the per-meter work.
+  // computeRun, with the repository's per-meter walk (any forEachMeter* method: it
+  // reads a meter's reads and calls back with them) timed apart from the callbacks.
   let walkMs = 0;
   let perMeterMs = 0;
-  const timedRepo = Object.create(repo) as typeof repo;
-  timedRepo.forEachMeterSeries = (f: number, t: number, fn: (id: string, series: StoredRead[]) => void) => {
-    const t0 = performance.now();
-    let inner = 0;
-    repo.forEachMeterSeries(f, t, (id, series) => {
-      const t1 = performance.now();
-      fn(id, series);
-      inner += performance.now() - t1;
-    });
-    walkMs = performance.now() - t0 - inner;
-    perMeterMs = inner;
-  };
+  let meters = 0;
+  let reads = 0;
+  const timedRepo = new Proxy(repo, {
+    get(target, key, receiver) {
+      const value = Reflect.get(target, key, receiver) as unknown;
+      if (typeof key !== 'string' || !key.startsWith('forEachMeter') || typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        const fn = args.at(-1) as (id: string, series: StoredRead[]) => void;
+        const t0 = performance.now();
+        let inner = 0;
+        const r = (value as (...a: unknown[]) => unknown).apply(target, [
+          ...args.slice(0, -1),
+          (id: string, series: StoredRead[]) => {
+            meters++;
+            reads += series.length;
+            const t1 = performance.now();
+            fn(id, series);
+            inner += performance.now() - t1;
+          },
+        ]);
+        walkMs += performance.now() - t0 - inner;
+        perMeterMs += inner;
+        return r;
+      };
+    },
+  });
   const result = timed('computeRun', () => computeRun(PERIOD, { config, repo: timedRepo, accepted: service.acceptances.ids() }));
   const computeMs = out.at(-1)!.ms;
-  out.push({ name: '  of which reading the series (SQL, row decoding)', ms: walkMs });
+  out.push({ name: '  of which reading the reads (SQL, decoding)', ms: walkMs });
   out.push({ name: '  of which per meter (validate, boundaries, use)', ms: perMeterMs });
   out.push({ name: '  of which the rest (units, statements, holds)', ms: computeMs - walkMs - perMeterMs });
   const json = timed('JSON.stringify(result)', () => JSON.stringify(result));

@@ -82,11 +82,9 @@ export function computeRun(periodId: string, inputs: RunInputs): RunResult {
   };
 
   const meters = new Map(building.modbus.meters.map((m) => [m.id, m]));
-  inputs.repo.forEachMeterSeries(period.opensAt - toleranceMs, period.closesAt + toleranceMs, (meterId, reads) => {
-    const meter = meters.get(meterId);
-    if (meter) measure(meter, reads), meters.delete(meterId);
-  });
-  for (const meter of meters.values()) measure(meter, []);
+  const [from, to] = [period.opensAt - toleranceMs, period.closesAt + toleranceMs];
+  const boundaries = [period.opensAt, period.closesAt, ...inputs.repo.tenancyEvents().map((e) => e.at).filter((at) => at > from && at < to)];
+  inputs.repo.forEachMeterEssentials([...meters.keys()], from, to, boundaries, (meterId, reads) => measure(meters.get(meterId)!, reads));
 
   const payments = inputs.repo.payments({ until: period.closesAt });
   const statements = [...units.values()].flatMap((unit) => statementsOf(unit, period, inputs, uses, past, payments));

@@ -56,7 +56,7 @@ export class BillingService {
     /** A fresh read of one meter (the Modbus driver's readNow); absent in the CLI. */
     private readonly readNow?: (meterId: string) => Promise<PointValue[]>,
   ) {
-    this.repo = new BillingRepository(records, clock);
+    this.repo = new BillingRepository(records, clock, rateLimits(config));
     this.acceptances = new ExceptionAcceptances(records, clock);
   }
 
@@ -179,6 +179,11 @@ export class BillingService {
     }
     throw new BillingError('BOHUB_BILLING_READ_FAILED', `${meterId} could not be read now (${why}); enter its reading by hand`);
   }
+}
+
+/** Each meter's maxUsePerHour from its device profile: what a plain rise of its register may be. */
+export function rateLimits(config: LoadedConfig): Map<string, number> {
+  return new Map(config.building.modbus.meters.map((m) => [m.id, config.profiles.get(m.profile)!.billing.maxUsePerHour]));
 }
 
 /** The identity of a run's result: canonical JSON of what the documents are made from. */

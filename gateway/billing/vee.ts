@@ -204,7 +204,11 @@ function kindOrder(r: StoredRead): number {
   return r.kind === 'replacement_final' ? 0 : r.kind === 'replacement_initial' ? 2 : 1;
 }
 
-/** A run of one non-zero value on reads spanning `frozenDays` days (e.g. three daily reads). */
+/**
+ * One non-zero value held across `frozenDays` daily reads, i.e. for frozenDays − 1
+ * days or more. Judged on the span of the run's first and last read, which is all
+ * the month-end pass keeps of a run (notable.ts).
+ */
 function findFrozen(series: ValidatedSeries): void {
   const spanMs = (series.meter.frozenDays - 1) * 86_400_000;
   let start = 0;
@@ -213,8 +217,8 @@ function findFrozen(series: ValidatedSeries): void {
     const first = series.reads[start]!;
     if (r && r.value === first.value && r.segment === first.segment) continue;
     const last = series.reads[i - 1]!;
-    if (i - start >= series.meter.frozenDays && last.read.readAt - first.read.readAt >= spanMs && first.num > 0)
-      series.findings.push({ code: 'frozen', at: last.read.readAt, readId: last.read.id, detail: `${first.value} on ${i - start} reads from ${iso(first.read.readAt)} to ${iso(last.read.readAt)}` });
+    if (i - start >= 2 && last.read.readAt - first.read.readAt >= spanMs && first.num > 0)
+      series.findings.push({ code: 'frozen', at: last.read.readAt, readId: last.read.id, detail: `${first.value} unchanged from ${iso(first.read.readAt)} to ${iso(last.read.readAt)}` });
     start = i;
   }
 }

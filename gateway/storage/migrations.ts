@@ -80,14 +80,17 @@ export const MIGRATIONS: readonly Migration[] = [
         quality     TEXT    NOT NULL,
         note        TEXT,
         recorded_at INTEGER NOT NULL,
-        recorded_by TEXT    NOT NULL
+        recorded_by TEXT    NOT NULL,
+        -- 1 for a plain rise the month-end validation may skip (gateway/billing/notable.ts).
+        plain       INTEGER NOT NULL DEFAULT 0
       );
       -- Duplicates are keyed on the meter and the read time, never the arrival time:
       -- the same read arriving twice from one source is one row; a different value at
       -- the same time is kept and flagged by the VEE as a conflict. The source is part
       -- of the key so a reading-day fallback to an interval read is still recorded.
       CREATE UNIQUE INDEX billing_reads_identity ON billing_reads (meter_id, read_at, serial, kind, value, source);
-      CREATE INDEX billing_reads_meter_time ON billing_reads (meter_id, read_at);
+      CREATE INDEX billing_reads_meter_time ON billing_reads (meter_id, read_at, id);
+      CREATE INDEX billing_reads_notable ON billing_reads (meter_id, read_at) WHERE plain = 0;
       -- Manual edits: the raw read stays; the latest edit (highest id) is the value billed.
       CREATE TABLE billing_read_edits (
         id      INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -2,6 +2,7 @@ import { DateTime } from 'luxon';
 import { ManualClock } from '../../gateway/clock.ts';
 import { loadConfig, type LoadedConfig } from '../../gateway/config/load.ts';
 import { BillingRepository } from '../../gateway/billing/repository.ts';
+import { rateLimits } from '../../gateway/billing/service.ts';
 import type { NewRead, ReadKind } from '../../gateway/billing/types.ts';
 import { SqliteRecordStore } from '../../gateway/storage/records.ts';
 import { smallBuilding, tempDir, writeConfig, type RawConfig } from './config.ts';
@@ -22,7 +23,11 @@ export interface BillingRig {
   close(): void;
 }
 
-export function billingRig(mutate: (raw: RawConfig) => void = () => {}, units = 4): BillingRig {
+/**
+ * `plainRule` false stores every read as notable, so validation sees every read:
+ * the slow path, which must give the same results as the fast one.
+ */
+export function billingRig(mutate: (raw: RawConfig) => void = () => {}, units = 4, plainRule = true): BillingRig {
   const file = writeConfig((raw) => {
     smallBuilding(raw, units);
     raw.storage.dataDir = tempDir('bohub-billing-');
@@ -31,7 +36,7 @@ export function billingRig(mutate: (raw: RawConfig) => void = () => {}, units = 
   const config = loadConfig(file);
   const clock = new ManualClock(Date.UTC(2026, 11, 1));
   const records = SqliteRecordStore.open(config.building.storage.dataDir, clock);
-  const repo = new BillingRepository(records, clock);
+  const repo = new BillingRepository(records, clock, plainRule ? rateLimits(config) : new Map());
   const zone = config.building.site.timezone;
   const at = (local: string) => DateTime.fromISO(local, { zone }).toMillis();
   const meterOf = (id: string) => config.building.modbus.meters.find((m) => m.id === id)!;
