@@ -203,7 +203,7 @@ async function child(mode: Mode, dbDir: string, units: number): Promise<void> {
     let lastTenth = -1;
     const stats = generateReads(new BillingService(config, records, clock).repo, config, plan, (done, total) => {
       const tenth = Math.floor((done / total) * 10);
-      if (tenth !== lastTenth) progress(`billing: setup ${done}/${total} meters written (${((performance.now() - t0) / 1000).toFixed(0)} s)`), (lastTenth = tenth);
+      if (tenth !== lastTenth) progress(`billing: setup ${done}/${total} quarter hours written (${((performance.now() - t0) / 1000).toFixed(0)} s)`), (lastTenth = tenth);
     });
     records.db.pragma('wal_checkpoint(TRUNCATE)');
     records.close();

@@ -12,6 +12,7 @@ import { loadConfig, type LoadedConfig } from '../gateway/config/load.ts';
 import { billingPeriod } from '../gateway/billing/calendar.ts';
 import { BillingRepository } from '../gateway/billing/repository.ts';
 import { billingRegisters } from '../gateway/billing/registers.ts';
+import { rateLimits } from '../gateway/billing/service.ts';
 import type { NewRead, ReadKind } from '../gateway/billing/types.ts';
 import { Dec } from '../gateway/billing/money.ts';
 import { SqliteRecordStore } from '../gateway/storage/records.ts';
@@ -44,7 +45,7 @@ export interface MonthReport {
 export function simulateBillingMonth(config: LoadedConfig, records: SqliteRecordStore, periodId: string, story: MonthStory = defaultStory(config)): MonthReport {
   const { building } = config;
   const period = billingPeriod(periodId, building.billing, building.site.timezone);
-  const repo = new BillingRepository(records, systemClock);
+  const repo = new BillingRepository(records, systemClock, rateLimits(config));
   const calendar = { timeZone: building.site.timezone, workingDays: building.calendar.workingDays, holidays: building.calendar.holidays.map((h) => h.date), extraWorkingDays: building.calendar.extraWorkingDays };
   const from = period.opensAt - DAY;
   const report: MonthReport = { reads: 0, story, expected: new Map() };

@@ -36,71 +36,71 @@ export class NotableReads {
     private readonly limits: ReadonlyMap<string, number>,
   ) {
     this.stmt = {
-      // The two reads before a moment, newest first (ties by id, the order they were stored).
-      before: db.prepare('SELECT id, read_at, value, serial, multiplier FROM billing_reads WHERE meter_id = ? AND (read_at < ? OR (read_at = ? AND id < ?)) ORDER BY read_at DESC, id DESC LIMIT 2'),
-      after: db.prepare('SELECT id FROM billing_reads WHERE meter_id = ? AND (read_at > ? OR (read_at = ? AND id > ?)) ORDER BY read_at, id LIMIT 1').pluck(),
-      plain: db.prepare('UPDATE billing_reads SET plain = 1 WHERE id = ?'),
+      // Index range seeks on (meter_id, read_at, id): a read's two predecessors, and whether anything is stored at or after its time.
+      before: db.prepare('SELECT id, read_at, value, serial, multiplier FROM billing_reads WHERE meter_id = ? AND read_at <= ? AND id <> ? ORDER BY read_at DESC, id DESC LIMIT 2'),
+      after: db.prepare('SELECT id FROM billing_reads WHERE meter_id = ? AND read_at >= ? AND id <> ? ORDER BY read_at, id LIMIT 1').pluck(),
       notable: db.prepare('UPDATE billing_reads SET plain = 0 WHERE id = ? AND plain = 1'),
       meterAndTime: db.prepare('SELECT meter_id, read_at FROM billing_reads WHERE id = ?'),
     };
   }
 
   /**
-   * Classifies reads just stored (`ids[i]` is the row id of `reads[i]`, or 0 when it
-   * was a duplicate and not stored). Call inside the inserting transaction.
+   * A classifier for one inserting transaction: `judge` says whether a read about
+   * to be stored is plain (1) or notable (0), `stored` tells it the read's row id.
+   * The last two reads of each meter are remembered within the batch, so a month
+   * of one meter's reads, or one read of every meter, costs one seek per meter.
    */
-  classify(reads: readonly NewRead[], ids: readonly number[]): void {
-    // Reads of one meter in time order, newer than everything stored before them,
-    // are judged against each other in memory: the common case, and the fast one.
-    const lastOf = new Map<string, Neighbour[]>();
-    for (let i = 0; i < reads.length; i++) {
-      const id = ids[i]!;
-      if (!id) continue;
-      const r = reads[i]!;
-      const limit = this.limits.get(r.meterId);
-      if (limit === undefined) continue; // stays notable
-      const known = lastOf.get(r.meterId);
-      // Once a meter's first read in the batch had nothing stored after it, its later reads have nothing either.
-      if (!known?.[0] || known[0].read_at >= r.readAt) {
-        const before = this.stmt.before.all(r.meterId, r.readAt, r.readAt, id) as Neighbour[];
-        const later = this.stmt.after.get(r.meterId, r.readAt, r.readAt, id) as number | undefined;
-        if (later !== undefined) {
-          // Stored out of time order: it and both neighbours are looked at.
-          this.markAround(id, before[0]?.id, later);
-          lastOf.delete(r.meterId);
-          continue;
+  batch(): { judge(r: NewRead): 0 | 1; stored(r: NewRead, id: number): void } {
+    const last = new Map<string, Neighbour[]>();
+    return {
+      judge: (r) => {
+        const limit = this.limits.get(r.meterId);
+        if (limit === undefined) return 0;
+        let prev = last.get(r.meterId);
+        if (!prev?.[0] || prev[0].read_at >= r.readAt) {
+          const later = this.stmt.after.get(r.meterId, r.readAt, -1) as number | undefined;
+          const before = this.stmt.before.all(r.meterId, r.readAt, -1) as Neighbour[];
+          if (later !== undefined) {
+            // Stored out of time order (or beside a read of the same time): it and its neighbours are looked at.
+            this.markAround(before[0]?.id, later);
+            last.delete(r.meterId);
+            return 0;
+          }
+          last.set(r.meterId, (prev = before));
         }
-        lastOf.set(r.meterId, before);
-      }
-      const prev = lastOf.get(r.meterId)!;
-      this.judge(r, id, prev, limit);
-      prev.unshift({ id, read_at: r.readAt, value: r.value, serial: r.serial, multiplier: r.multiplier });
-      prev.length = Math.min(prev.length, 2);
-    }
+        return this.judge(r, prev, limit);
+      },
+      stored: (r, id) => {
+        const prev = last.get(r.meterId);
+        if (!prev) return;
+        prev.unshift({ id, read_at: r.readAt, value: r.value, serial: r.serial, multiplier: r.multiplier });
+        prev.length = Math.min(prev.length, 2);
+      },
+    };
   }
 
-  /** A read and its neighbours become notable (an edit changed it, or it arrived out of order). */
+  /** A read and its neighbours become notable (an edit changed it). */
   markRead(id: number): void {
     const row = this.stmt.meterAndTime.get(id) as { meter_id: string; read_at: number } | undefined;
     if (!row) return;
-    const before = this.stmt.before.all(row.meter_id, row.read_at, row.read_at, id) as Neighbour[];
-    this.markAround(id, before[0]?.id, this.stmt.after.get(row.meter_id, row.read_at, row.read_at, id) as number | undefined);
+    const before = this.stmt.before.all(row.meter_id, row.read_at, id) as Neighbour[];
+    this.markAround(id, before[0]?.id, this.stmt.after.get(row.meter_id, row.read_at, id) as number | undefined);
   }
 
-  private judge(r: NewRead, id: number, prev: Neighbour[], limit: number): void {
+  private judge(r: NewRead, prev: readonly Neighbour[], limit: number): 0 | 1 {
     const [p, pp] = prev;
-    if (!p) return; // a meter's first read starts its series
+    if (!p) return 0; // a meter's first read starts its series
     const rise = Number(r.value) - Number(p.value);
     const hours = (r.readAt - p.read_at) / 3_600_000;
     const plain = r.kind === 'actual' && PLAIN_SOURCES.has(r.source) && r.serial === p.serial && r.multiplier === p.multiplier && hours > 0 && rise >= 0 && rise <= limit * hours;
     // A run of one value is kept by its ends: its first read when the run starts,
     // its last when it ends.
     if (pp && (r.value === p.value) !== (p.value === pp.value)) this.stmt.notable.run(p.id);
-    if (plain) this.stmt.plain.run(id);
-    else this.stmt.notable.run(p.id);
+    if (!plain) this.stmt.notable.run(p.id);
+    return plain ? 1 : 0;
   }
 
-  private markAround(id: number, before: number | undefined, after: number | undefined): void {
-    for (const x of [id, before, after]) if (x !== undefined) this.stmt.notable.run(x);
+  private markAround(...ids: Array<number | undefined>): void {
+    for (const x of ids) if (x !== undefined) this.stmt.notable.run(x);
   }
 }

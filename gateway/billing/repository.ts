@@ -103,7 +103,7 @@ export class BillingRepository {
     this.notable = new NotableReads(db, limits);
     this.stmt = {
       insertRead: db.prepare(
-        'INSERT OR IGNORE INTO billing_reads (meter_id, serial, read_at, value, multiplier, kind, source, quality, note, recorded_at, recorded_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        'INSERT OR IGNORE INTO billing_reads (meter_id, serial, read_at, value, multiplier, kind, source, quality, note, recorded_at, recorded_by, plain) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       ),
       nextMeter: db.prepare('SELECT min(meter_id) FROM billing_reads WHERE meter_id > ?').pluck(),
       essentials: db.prepare(`SELECT ${READ_COLS} FROM billing_reads r WHERE r.id IN (
@@ -161,13 +161,12 @@ export class BillingRepository {
     return this.records.transaction(() => {
       const at = this.clock.now();
       let inserted = 0;
-      const ids: number[] = [];
+      const classify = this.notable.batch();
       for (const r of reads) {
-        const info = this.stmt.insertRead.run(r.meterId, r.serial, r.readAt, r.value, r.multiplier, r.kind, r.source, r.quality, r.note ?? null, at, actor);
+        const info = this.stmt.insertRead.run(r.meterId, r.serial, r.readAt, r.value, r.multiplier, r.kind, r.source, r.quality, r.note ?? null, at, actor, classify.judge(r));
+        if (info.changes) classify.stored(r, Number(info.lastInsertRowid));
         inserted += info.changes;
-        ids.push(info.changes ? Number(info.lastInsertRowid) : 0);
       }
-      this.notable.classify(reads, ids);
       const counts = { inserted, duplicates: reads.length - inserted };
       if (audit) this.records.appendAudit({ at, actor, action: audit.action, subject: audit.subject, after: counts });
       return counts;

@@ -51,8 +51,8 @@ function twoRigs(): [BillingRig, BillingRig] {
   const full = billingRig(() => {}, 4, false);
   rigs.push(fast, full);
   const reads = month(fast);
-  // One insert per time step, as the hub stores interval reads.
-  for (let i = 0; i < reads.length; i += 8) for (const rig of [fast, full]) rig.repo.insertReads(reads.slice(i, i + 8), 'poller');
+  // Interleaved across meters as the hub stores interval reads, six hours to a transaction.
+  for (let i = 0; i < reads.length; i += 8 * 24) for (const rig of [fast, full]) rig.repo.insertReads(reads.slice(i, i + 8 * 24), 'poller');
   return [fast, full];
 }
 
