@@ -167,7 +167,8 @@ function statementsOf(unit: UnitInfo, period: BillingPeriod, inputs: RunInputs, 
     const lines: StatementLine[] = [...electricityLines(useOf('electricity'), tariffs), waterLine(useOf('water'), tariffs)];
     if (feeDays > 0) lines.push(managementFeeLine(unit.areaM2, feeDays, period.feeMonth.days, tariffs));
     const own = entries.filter((e) => e.company === company);
-    const fee = lateFee(own, unitPayments, localDate(period.opensAt - 1, tz), localDate(period.closesAt - 1, tz), tariffs.lateFeePerDay);
+    // No earlier statement, no late fee: skip the day-by-day walk (most units, most months).
+    const fee = own.length ? lateFee(own, unitPayments, localDate(period.opensAt - 1, tz), localDate(period.closesAt - 1, tz), tariffs.lateFeePerDay) : { amount: new Dec(0), days: 0 };
     if (fee.amount.gt(0)) lines.push(lateFeeLine(fee.amount, { en: `${fee.days} days overdue`, zh: `逾期 ${fee.days} 天` }, tariffs));
     const current = sum(lines.map((l) => new Dec(l.amount)));
     const asOf = localDate(period.closesAt - 1, tz);
