@@ -16,6 +16,8 @@ export interface BoundaryOptions {
   historicDailyUse?: number;
   /** Whether an estimate may be made; false once the cap of consecutive estimates is reached. */
   mayEstimate: boolean;
+  /** The slice's opening, to extrapolate from when the meter sent no read at all (with the meter's CT ratio). */
+  anchor?: { boundary: Boundary; multiplier: string };
 }
 
 export interface Boundary {
@@ -32,13 +34,26 @@ export function boundaryAt(series: ValidatedSeries, at: number, opts: BoundaryOp
   const near = declared || nearestRead(series, at);
   if (near && Math.abs(near.read.readAt - at) <= opts.toleranceMs) return { read: fromRead(near), odometer: useTo(series, near) };
   if (!opts.mayEstimate) return 'estimate_cap';
-  return estimate(series, at, opts.historicDailyUse) ?? 'missing_read';
+  return estimate(series, at, opts.historicDailyUse) ?? fromAnchor(at, opts) ?? 'missing_read';
 }
 
 /** A boundary carried over from the previous statement's closing read: same value, so nothing is billed twice. */
 export function carriedBoundary(series: ValidatedSeries, closing: BoundaryRead): Boundary | undefined {
+  // A meter that sent nothing this period: the carried read is where its use starts.
+  if (series.reads.length === 0) return { read: { ...closing, basis: 'carried' }, odometer: new Dec(0) };
   const odometer = useToValue(series, closing.at, closing.value, closing.serial);
   return odometer && { read: { ...closing, basis: 'carried' }, odometer };
+}
+
+/** A meter silent all period: its opening plus its usual daily use from earlier periods. */
+function fromAnchor(at: number, opts: BoundaryOptions): Boundary | undefined {
+  if (!opts.anchor || opts.historicDailyUse === undefined) return undefined;
+  const { boundary, multiplier } = opts.anchor;
+  const decimals = decimalsOf(boundary.read.value);
+  const days = new Dec(at - boundary.read.at).div(86_400_000);
+  const value = new Dec(boundary.read.value).plus(new Dec(String(opts.historicDailyUse)).div(multiplier).times(days)).toDecimalPlaces(decimals, Dec.ROUND_HALF_UP);
+  const rule = { en: 'average daily use of earlier periods, from the opening read', zh: '自上期读数起按以往各期的日均用量' };
+  return { read: { at, value: value.toFixed(decimals), serial: boundary.read.serial, basis: 'estimated', rule }, odometer: boundary.odometer.plus(value.minus(boundary.read.value).times(multiplier)) };
 }
 
 function fromRead(r: AcceptedRead): BoundaryRead {

@@ -132,7 +132,8 @@ function meterUse(meter: MeterConfig, series: ValidatedSeries, from: number, to:
   const carried = from === period.opensAt ? past.closing(meter.id) : undefined;
   const opening: Boundary | 'missing_read' | 'estimate_cap' =
     (carried && carriedBoundary(series, carried)) || boundaryAt(series, from, { toleranceMs, kind: from === spell.from ? 'move_in' : undefined, historicDailyUse, mayEstimate: true });
-  const closing = boundaryAt(series, to, { toleranceMs, kind: to === spell.to ? 'move_out' : undefined, historicDailyUse, mayEstimate });
+  const anchor = typeof opening === 'string' ? undefined : { boundary: opening, multiplier: String(meter.ctRatio) };
+  const closing = boundaryAt(series, to, { toleranceMs, kind: to === spell.to ? 'move_out' : undefined, historicDailyUse, mayEstimate, anchor });
   for (const [b, at] of [[opening, from], [closing, to]] as const)
     if (typeof b === 'string') raise(meter.id, b, at, b === 'missing_read' ? `no read within ${toleranceMs / 3_600_000} h of ${new Date(at).toISOString()} and nothing to estimate from` : `${past.consecutiveEstimates(meter.id)} estimated closing reads in a row already`);
   if (typeof opening === 'string' || typeof closing === 'string') return undefined;

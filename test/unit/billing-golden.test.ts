@@ -155,6 +155,31 @@ describe('billing golden fixtures (issue 7)', () => {
     expect(statementOf(result, 'A-0102').status).toBe('billed');
   });
 
+  it('tiered electricity prices each tier the use reaches: 200 kWh at 0.62 and 300.50 at 0.67', () => {
+    rig = billingRig((raw) => (raw.tariffs.electricityTiers = [{ uptoKWh: '200', pricePerKWh: '0.62' }, { pricePerKWh: '0.67' }]));
+    rig.reads('A-0102-E', [['2026-10-25T00:00', '1000.00'], ['2026-11-25T00:00', '1500.50']]);
+    plainWater();
+    const s = statementOf(run(), 'A-0102');
+    // 200 × 0.62 = 124.00; 300.50 × 0.67 = 201.335 → 201.34 (half up)
+    expect(s.lines.filter((l) => l.code === 'electricity').map((l) => [l.quantity, l.unitPrice, l.amount])).toEqual([['200', '0.62', '124.00'], ['300.5', '0.67', '201.34']]);
+  });
+
+  it('estimates are capped: a third estimated closing read in a row holds the meter for a hand read', () => {
+    rig = billingRig();
+    // The meter stops answering on 20 August: August and September are estimated, October may not be.
+    rig.reads('A-0102-E', daily('2026-07-25', 27, 1000, 10));
+    rig.reads('A-0102-W', ['2026-07', '2026-08', '2026-09', '2026-10'].map((p, i) => [`${p}-25T00:00`, `${10 + i}.000`]));
+    const bill = (period: string) => computeRun(period, { config: rig.config, repo: rig.repo, accepted: new Set() });
+    for (const [period, value] of [['2026-08', '1310.00'], ['2026-09', '1620.00']] as const) {
+      const result = bill(period);
+      expect(result.statements.find((s) => s.unitId === 'A-0102')!.meters.find((m) => m.meterId === 'A-0102-E')!.closing).toMatchObject({ basis: 'estimated', value });
+      rig.repo.saveRun({ period, outputsHash: period, result }, 'test');
+    }
+    const october = bill('2026-10');
+    expect(october.exceptions.find((e) => e.meterId === 'A-0102-E')).toMatchObject({ code: 'estimate_cap', blocking: true });
+    expect(october.statements.find((s) => s.unitId === 'A-0102')!.status).toBe('held');
+  });
+
   it('spike: a Modbus glitch read far above both neighbours is left out and named (evcc #30267)', () => {
     rig = billingRig();
     rig.reads('A-0102-E', [['2026-10-25T00:00', '1000.00'], ['2026-11-10T00:00', '1200.00'], ['2026-11-10T00:15', '999999.00'], ['2026-11-10T00:30', '1200.10'], ['2026-11-25T00:00', '1500.50']]);
