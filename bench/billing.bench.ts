@@ -129,6 +129,8 @@ async function main(): Promise<void> {
     const setup = (await runChild('setup', base, [])) as SetupMessage;
     progress(`billing: setup ${setup.seconds.toFixed(1)} s: ${setup.meters} meters, ${setup.reads} reads, ${setup.tenancyEvents} tenancy events`);
     progress(`billing: anomalies: ${setup.anomalies}`);
+    const roundsStamp = codeStamp();
+    if (roundsStamp !== stamp) progress('billing: note: gateway/ code changed during the setup; the timed rounds all run the newer code');
 
     // 1. The timed run, each round in a fresh process on a fresh copy of the file
     //    (a second run of an unchanged period only re-renders the stored version).
@@ -169,7 +171,7 @@ async function main(): Promise<void> {
     for (const code of Object.keys(EXCEPTION_CODES) as ExceptionCode[]) if (last.exceptions[code]) figure(`exceptions.${code}`, last.exceptions[code]!);
     if (runs.some((m) => m.statements !== last.statements || m.held !== last.held || m.exceptionsTotal !== last.exceptionsTotal || m.documentBytes !== last.documentBytes))
       progress('billing: WARNING: the rounds disagree on the counts or the documents');
-    if (codeStamp() !== stamp) progress('billing: WARNING: gateway/ code changed while the benchmark ran; these figures mix versions, run it again');
+    if (codeStamp() !== roundsStamp) progress('billing: WARNING: gateway/ code changed while the timed rounds ran; these figures mix versions, run it again');
   } finally {
     if (KEEP) progress(`billing: kept ${dir}`);
     else rmSync(dir, { recursive: true, force: true });

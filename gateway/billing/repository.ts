@@ -103,7 +103,7 @@ export class BillingRepository {
     this.notable = new NotableReads(db, limits);
     this.stmt = {
       insertRead: db.prepare(
-        'INSERT OR IGNORE INTO billing_reads (meter_id, serial, read_at, value, multiplier, kind, source, quality, note, recorded_at, recorded_by, plain) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        'INSERT OR IGNORE INTO billing_reads (meter_id, serial, read_at, value, multiplier, kind, source, quality, note, recorded_at, recorded_by, plain, run_start) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       ),
       nextMeter: db.prepare('SELECT min(meter_id) FROM billing_reads WHERE meter_id > ?').pluck(),
       essentials: db.prepare(`SELECT ${READ_COLS} FROM billing_reads r WHERE r.id IN (
@@ -163,8 +163,9 @@ export class BillingRepository {
       let inserted = 0;
       const classify = this.notable.batch();
       for (const r of reads) {
-        const info = this.stmt.insertRead.run(r.meterId, r.serial, r.readAt, r.value, r.multiplier, r.kind, r.source, r.quality, r.note ?? null, at, actor, classify.judge(r));
-        if (info.changes) classify.stored(r, Number(info.lastInsertRowid));
+        const { plain, runStart } = classify.judge(r);
+        const info = this.stmt.insertRead.run(r.meterId, r.serial, r.readAt, r.value, r.multiplier, r.kind, r.source, r.quality, r.note ?? null, at, actor, plain, runStart);
+        if (info.changes) classify.stored(r, Number(info.lastInsertRowid), runStart);
         inserted += info.changes;
       }
       const counts = { inserted, duplicates: reads.length - inserted };

@@ -82,7 +82,9 @@ export const MIGRATIONS: readonly Migration[] = [
         recorded_at INTEGER NOT NULL,
         recorded_by TEXT    NOT NULL,
         -- 1 for a plain rise the month-end validation may skip (gateway/billing/notable.ts).
-        plain       INTEGER NOT NULL DEFAULT 0
+        plain       INTEGER NOT NULL DEFAULT 0,
+        -- When the run of reads with this value began (notable.ts keeps long runs by their ends).
+        run_start   INTEGER
       );
       -- Duplicates are keyed on the meter and the read time, never the arrival time:
       -- the same read arriving twice from one source is one row; a different value at
