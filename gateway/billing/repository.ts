@@ -85,7 +85,6 @@ const DECIMAL = /^\d+(\.\d+)?$/;
 const READ_COLS = 'r.id, r.read_at, r.value, json_array(r.serial, r.multiplier, r.kind, r.source, r.quality, r.recorded_by), r.note, r.recorded_at, r.meter_id';
 const LATEST_EDIT = 'LEFT JOIN billing_read_edits e ON e.id = (SELECT max(id) FROM billing_read_edits WHERE read_id = r.id)';
 const ONE_READ = `SELECT ${READ_COLS}, e.id, e.value, e.reason, e.actor, e.at FROM billing_reads r ${LATEST_EDIT}`;
-const NOT_EXCLUDED = '(e.id IS NULL OR e.value IS NOT NULL)';
 const RUN_COLS = 'id, period, version, status, corrects, outputs_hash AS outputsHash, created_at AS createdAt, created_by AS createdBy, closed_at AS closedAt, closed_by AS closedBy';
 const TASK_COLS = 'id, period, list, due_date AS dueDate, state, doc_json AS doc, created_at AS createdAt, updated_at AS updatedAt, updated_by AS updatedBy';
 
@@ -106,13 +105,13 @@ export class BillingRepository {
         'INSERT OR IGNORE INTO billing_reads (meter_id, serial, read_at, value, multiplier, kind, source, quality, note, recorded_at, recorded_by, plain, run_start) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       ),
       nextMeter: db.prepare('SELECT min(meter_id) FROM billing_reads WHERE meter_id > ?').pluck(),
-      essentials: db.prepare(`SELECT ${READ_COLS} FROM billing_reads r WHERE r.id IN (
-          SELECT id FROM billing_reads WHERE meter_id = @meter AND read_at BETWEEN @from AND @to AND plain = 0
-          UNION SELECT (SELECT id FROM billing_reads WHERE meter_id = @meter AND read_at BETWEEN @from AND @to ORDER BY read_at, id LIMIT 1)
+      essentials: db.prepare(`SELECT ${READ_COLS} FROM billing_reads r WHERE r.meter_id = @meter AND r.read_at BETWEEN @from AND @to AND r.plain = 0
+        UNION SELECT ${READ_COLS} FROM billing_reads r WHERE r.id IN (
+          SELECT (SELECT id FROM billing_reads WHERE meter_id = @meter AND read_at BETWEEN @from AND @to ORDER BY read_at, id LIMIT 1)
           UNION SELECT (SELECT id FROM billing_reads WHERE meter_id = @meter AND read_at BETWEEN @from AND @to ORDER BY read_at DESC, id DESC LIMIT 1)
           UNION SELECT (SELECT id FROM billing_reads WHERE meter_id = @meter AND read_at BETWEEN @from AND b.value ORDER BY read_at DESC, id DESC LIMIT 1) FROM json_each(@at) b
           UNION SELECT (SELECT id FROM billing_reads WHERE meter_id = @meter AND read_at BETWEEN b.value AND @to ORDER BY read_at, id LIMIT 1) FROM json_each(@at) b
-        ) ORDER BY r.read_at, r.id`).raw(),
+        ) ORDER BY 2, 1`).raw(),
       series: db.prepare(`SELECT ${READ_COLS} FROM billing_reads r WHERE r.meter_id = ? AND r.read_at BETWEEN ? AND ? ORDER BY r.read_at, r.id`).raw(),
       editsInRange: db.prepare(
         'SELECT e.read_id, e.value, e.reason, e.actor, e.at FROM billing_read_edits e JOIN billing_reads r ON r.id = e.read_id WHERE r.read_at BETWEEN ? AND ? ORDER BY e.id',
@@ -121,8 +120,6 @@ export class BillingRepository {
         'SELECT e.read_id, e.value, e.reason, e.actor, e.at FROM billing_read_edits e JOIN billing_reads r ON r.id = e.read_id WHERE r.meter_id = ? AND r.read_at BETWEEN ? AND ? ORDER BY e.id',
       ).raw(),
       getRead: db.prepare(`${ONE_READ} WHERE r.id = ?`).raw(),
-      latestAtOrBefore: db.prepare(`${ONE_READ} WHERE r.meter_id = ? AND r.read_at <= ? AND ${NOT_EXCLUDED} ORDER BY r.read_at DESC, r.id DESC LIMIT 1`).raw(),
-      firstAtOrAfter: db.prepare(`${ONE_READ} WHERE r.meter_id = ? AND r.read_at >= ? AND ${NOT_EXCLUDED} ORDER BY r.read_at, r.id LIMIT 1`).raw(),
       snapshotAudit: db.prepare("SELECT 1 FROM audit_log WHERE action = 'billing.snapshot' AND at >= ? AND subject = ? LIMIT 1"),
       insertEdit: db.prepare('INSERT INTO billing_read_edits (read_id, value, reason, actor, at) VALUES (?, ?, ?, ?, ?)'),
       insertTenancy: db.prepare(
@@ -162,7 +159,9 @@ export class BillingRepository {
       const at = this.clock.now();
       let inserted = 0;
       const classify = this.notable.batch();
-      for (const r of reads) {
+      // By meter, then time (stable): each meter's reads are judged against each other in order.
+      const ordered = [...reads].sort((a, b) => (a.meterId < b.meterId ? -1 : a.meterId > b.meterId ? 1 : a.readAt - b.readAt));
+      for (const r of ordered) {
         const { plain, runStart } = classify.judge(r);
         const info = this.stmt.insertRead.run(r.meterId, r.serial, r.readAt, r.value, r.multiplier, r.kind, r.source, r.quality, r.note ?? null, at, actor, plain, runStart);
         if (info.changes) classify.stored(r, Number(info.lastInsertRowid), runStart);
@@ -196,11 +195,13 @@ export class BillingRepository {
    * boundary (the period's ends, move-in and move-out times). Skipping the plain
    * reads in between changes no result and keeps a 5,000-meter month fast.
    */
-  forEachMeterEssentials(meterIds: readonly string[], from: number, to: number, boundaries: readonly number[], fn: (meterId: string, reads: StoredRead[]) => void): void {
+  forEachMeterEssentials(meterIds: readonly string[], from: number, to: number, boundariesOf: (meterId: string) => readonly number[], fn: (meterId: string, reads: StoredRead[]) => void): void {
     const edits = editMap(this.stmt.editsInRange.all(from, to) as EditRow[]);
     const decoder = new ReadDecoder();
-    const at = JSON.stringify(boundaries);
-    for (const meter of meterIds) fn(meter, decoder.decodeAll(this.stmt.essentials.all({ meter, from, to, at }) as ReadRow[], meter, edits));
+    for (const meter of meterIds) {
+      const at = JSON.stringify(boundariesOf(meter));
+      fn(meter, decoder.decodeAll(this.stmt.essentials.all({ meter, from, to, at }) as ReadRow[], meter, edits));
+    }
   }
 
   /** One meter's reads in [from, to], in time order, with their latest edits. */
@@ -216,16 +217,6 @@ export class BillingRepository {
    */
   hasSnapshot(boundary: number, toleranceMs: number): boolean {
     return this.stmt.snapshotAudit.get(boundary - toleranceMs, new Date(boundary).toISOString()) !== undefined;
-  }
-
-  /** The last read at or before `at` that is not excluded by an edit. */
-  latestReadAtOrBefore(meterId: string, at: number): StoredRead | undefined {
-    return decodeOne(this.stmt.latestAtOrBefore.get(meterId, at) as OneReadRow | undefined);
-  }
-
-  /** The first read at or after `at` that is not excluded by an edit. */
-  firstReadAtOrAfter(meterId: string, at: number): StoredRead | undefined {
-    return decodeOne(this.stmt.firstAtOrAfter.get(meterId, at) as OneReadRow | undefined);
   }
 
   getRead(id: number): StoredRead | undefined {

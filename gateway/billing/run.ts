@@ -57,11 +57,13 @@ export function computeRun(periodId: string, inputs: RunInputs): RunResult {
     const profile = profiles.get(meter.profile)!;
     const unit = unitOfMeter.get(meter.id)!;
     const series = validateSeries(reads, { meterId: meter.id, unitId: unit.unitId, rolloverAt: profile.billing.rolloverAt, maxUsePerHour: profile.billing.maxUsePerHour, frozenDays: building.billing.frozenDays });
-    const occupied = (at: number) => unit.spells.some((s) => at >= s.from && at <= s.to);
+    // A meter standing still while the unit was empty is no fault: only the occupied part of a run counts.
+    const occupiedMs = (a: number, b: number) => unit.spells.reduce((ms, s) => ms + Math.max(0, Math.min(b, s.to) - Math.max(a, s.from)), 0);
+    const frozenMs = (building.billing.frozenDays - 1) * 86_400_000;
     for (const f of series.findings) {
       // Findings in the look-back margin belong to the previous period.
       if (f.at <= period.opensAt || f.at > period.closesAt) continue;
-      if (f.code === 'frozen' && !occupied(f.at)) continue;
+      if (f.code === 'frozen' && occupiedMs(f.since!, f.at) < frozenMs) continue;
       raise(meter.id, f.code, f.at, f.detail, f.readId);
     }
     const slices: SliceUse[] = [];
@@ -83,8 +85,11 @@ export function computeRun(periodId: string, inputs: RunInputs): RunResult {
 
   const meters = new Map(building.modbus.meters.map((m) => [m.id, m]));
   const [from, to] = [period.opensAt - toleranceMs, period.closesAt + toleranceMs];
-  const boundaries = [period.opensAt, period.closesAt, ...inputs.repo.tenancyEvents().map((e) => e.at).filter((at) => at > from && at < to)];
-  inputs.repo.forEachMeterEssentials([...meters.keys()], from, to, boundaries, (meterId, reads) => measure(meters.get(meterId)!, reads));
+  // Each meter is read around the period's ends and its own unit's move-ins and move-outs.
+  const moves = new Map<string, number[]>();
+  for (const e of inputs.repo.tenancyEvents()) if (e.at > from && e.at < to) moves.set(e.unitId, [...(moves.get(e.unitId) ?? []), e.at]);
+  const boundariesOf = (meterId: string) => [period.opensAt, period.closesAt, ...(moves.get(meters.get(meterId)!.unit) ?? [])];
+  inputs.repo.forEachMeterEssentials([...meters.keys()], from, to, boundariesOf, (meterId, reads) => measure(meters.get(meterId)!, reads));
 
   const payments = inputs.repo.payments({ until: period.closesAt });
   const statements = [...units.values()].flatMap((unit) => statementsOf(unit, period, inputs, uses, past, payments));

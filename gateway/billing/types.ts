@@ -82,7 +82,8 @@ export const EXCEPTION_CODES = {
   zero_use_occupied: { blocking: false, en: 'no use on an occupied unit', zh: '已入住单元用量为零' },
   use_on_vacant: { blocking: false, en: 'use on a vacant unit', zh: '空置单元有用量' },
   spike: { blocking: true, en: "use far above the meter's own history", zh: '用量远高于该表历史水平' },
-  frozen: { blocking: true, en: 'the same reading for days on an occupied unit', zh: '已入住单元连续多日读数不变' },
+  // A warning: offices close for weekends and holidays and their water meters stand still.
+  frozen: { blocking: false, en: 'the same reading for days on an occupied unit', zh: '已入住单元连续多日读数不变' },
 } as const;
 export type ExceptionCode = keyof typeof EXCEPTION_CODES;
 

@@ -42,6 +42,8 @@ export interface Segment {
 export interface Finding {
   code: ExceptionCode;
   at: number;
+  /** For a frozen run: when it began. */
+  since?: number;
   readId?: number;
   detail: string;
 }
@@ -218,17 +220,13 @@ function findFrozen(series: ValidatedSeries): void {
     if (r && r.value === first.value && r.segment === first.segment) continue;
     const last = series.reads[i - 1]!;
     if (i - start >= 2 && last.read.readAt - first.read.readAt >= spanMs && first.num > 0)
-      series.findings.push({ code: 'frozen', at: last.read.readAt, readId: last.read.id, detail: `${first.value} unchanged from ${iso(first.read.readAt)} to ${iso(last.read.readAt)}` });
+      series.findings.push({ code: 'frozen', at: last.read.readAt, since: first.read.readAt, readId: last.read.id, detail: `${first.value} unchanged from ${iso(first.read.readAt)} to ${iso(last.read.readAt)}` });
     start = i;
   }
 }
 
 function note(series: ValidatedSeries, r: StoredRead, code: ExceptionCode, detail: string): void {
   series.findings.push({ code, at: r.readAt, readId: r.id, detail });
-}
-
-export function isBlocking(code: ExceptionCode): boolean {
-  return EXCEPTION_CODES[code].blocking;
 }
 
 function iso(ms: number): string {

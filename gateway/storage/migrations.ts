@@ -92,7 +92,9 @@ export const MIGRATIONS: readonly Migration[] = [
       -- of the key so a reading-day fallback to an interval read is still recorded.
       CREATE UNIQUE INDEX billing_reads_identity ON billing_reads (meter_id, read_at, serial, kind, value, source);
       CREATE INDEX billing_reads_meter_time ON billing_reads (meter_id, read_at, id);
-      CREATE INDEX billing_reads_notable ON billing_reads (meter_id, read_at) WHERE plain = 0;
+      -- The month-end pass reads notable reads only; this partial index holds every
+      -- column it needs, so they come from the index, not from pages all over the table.
+      CREATE INDEX billing_reads_notable ON billing_reads (meter_id, read_at, value, serial, multiplier, kind, source, quality, recorded_by, note, recorded_at) WHERE plain = 0;
       -- Manual edits: the raw read stays; the latest edit (highest id) is the value billed.
       CREATE TABLE billing_read_edits (
         id      INTEGER PRIMARY KEY AUTOINCREMENT,

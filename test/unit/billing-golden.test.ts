@@ -212,13 +212,21 @@ describe('billing golden fixtures (issue 7)', () => {
     expect(statementOf(run([spike.id]), 'A-0102').status).toBe('billed');
   });
 
-  it('frozen reads: the same non-zero value on three daily reads of an occupied unit is held', () => {
+  it('frozen reads: the same non-zero value on three daily reads of an occupied unit is named, and billed as read', () => {
     rig = billingRig();
     rig.reads('A-0102-E', [['2026-10-25T00:00', '1000.00'], ['2026-11-20T00:00', '1400.00'], ['2026-11-21T00:00', '1400.00'], ['2026-11-22T00:00', '1400.00'], ['2026-11-25T00:00', '1400.00']]);
     plainWater();
     const result = run();
-    expect(codes(result, 'A-0102-E')).toEqual(['frozen']);
-    expect(statementOf(result, 'A-0102').status).toBe('held');
+    expect(result.exceptions.filter((e) => e.meterId === 'A-0102-E').map((e) => [e.code, e.blocking])).toEqual([['frozen', false]]);
+    expect(statementOf(result, 'A-0102').status).toBe('billed');
+  });
+
+  it('a meter standing still while the unit was empty is not frozen', () => {
+    rig = billingRig((raw) => delete raw.towers[0].floors[1].units[2].tenant);
+    rig.repo.addTenancyEvent({ unitId: 'A-0103', kind: 'move_in', at: rig.at('2026-11-24T09:00'), company: '新租户有限公司', occupancy: 'tenant' }, [], 'operator');
+    rig.reads('A-0103-E', [['2026-10-25T00:00', '100.00'], ['2026-11-24T09:00', '100.00'], ['2026-11-25T00:00', '100.00']]);
+    rig.reads('A-0103-W', [['2026-10-25T00:00', '5.000'], ['2026-11-25T00:00', '5.000']]);
+    expect(run().exceptions.filter((e) => e.code === 'frozen')).toEqual([]);
   });
 
   it('duplicates are keyed on meter and read time: the same read twice bills once, two values at one time are held', () => {

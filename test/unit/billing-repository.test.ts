@@ -99,17 +99,6 @@ describe('BillingRepository', () => {
       repo.forEachMeterSeries(T0, T0 + MIN15, (meterId) => meters.push(meterId));
       expect(meters).toEqual(['A-0101-E']);
     });
-
-    it('finds the neighbouring reads of a time, passing over reads an edit excluded', () => {
-      repo.insertReads([read('A-0101-E', T0 - MIN15, '1'), read('A-0101-E', T0, '2'), read('A-0101-E', T0 + MIN15, '3')], 'system');
-      const atT0 = repo.readsOf('A-0101-E', T0, T0)[0]!;
-      expect(repo.latestReadAtOrBefore('A-0101-E', T0)?.value).toBe('2');
-      repo.editRead(atT0.id, { value: null, reason: 'register photo shows a misread' }, 'alice');
-      expect(repo.latestReadAtOrBefore('A-0101-E', T0)?.value).toBe('1');
-      expect(repo.firstReadAtOrAfter('A-0101-E', T0)?.value).toBe('3');
-      expect(repo.firstReadAtOrAfter('A-0101-E', T0 + 2 * MIN15)).toBeUndefined();
-      expect(repo.latestReadAtOrBefore('B-0201-E', T0)).toBeUndefined();
-    });
   });
 
   describe('edits', () => {

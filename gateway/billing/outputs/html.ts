@@ -40,8 +40,16 @@ export function htmlPage(lang: Lang, title: string, body: string): string {
 
 /** Local date and time of an instant in the building's zone, e.g. "2026-11-25 00:00". */
 export function localDateTime(at: number, timeZone: string): string {
-  return DateTime.fromMillis(at, { zone: timeZone }).toFormat('yyyy-MM-dd HH:mm');
+  // A period's notices repeat the same few instants thousands of times; luxon is slow to format.
+  const key = `${at}|${timeZone}`;
+  let text = formatted.get(key);
+  if (text === undefined) {
+    if (formatted.size > 10_000) formatted.clear();
+    formatted.set(key, (text = DateTime.fromMillis(at, { zone: timeZone }).toFormat('yyyy-MM-dd HH:mm')));
+  }
+  return text;
 }
+const formatted = new Map<string, string>();
 
 /** A local date (YYYY-MM-DD) written out: "2026年12月5日" or "5 December 2026". */
 export function longDate(date: string, lang: Lang): string {
