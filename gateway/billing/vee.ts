@@ -1,5 +1,5 @@
 import { Dec } from './money.ts';
-import { EXCEPTION_CODES, type ExceptionCode, type StoredRead } from './types.ts';
+import type { ExceptionCode, StoredRead } from './types.ts';
 
 // Validation, estimation and editing (VEE) of one meter's billing reads, before
 // anything is billed (issue 7). The walk over the reads compares them as numbers,

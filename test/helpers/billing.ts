@@ -58,3 +58,11 @@ export function daily(from: string, days: number, start: number, perDay: number,
   const first = DateTime.fromISO(from);
   return Array.from({ length: days }, (_, i) => [first.plus({ days: i }).toISODate() + 'T00:00', (start + perDay * i).toFixed(decimals)]);
 }
+
+/** A plain month for the first four units: 500.50 kWh and 12.5 m³ each, read at local midnight of the 25th. */
+export function plainMonth(rig: BillingRig): void {
+  for (const unit of ['A-0101', 'A-0102', 'A-0103', 'A-0104']) {
+    rig.reads(`${unit}-E`, [['2026-10-25T00:00', '1000.00'], ['2026-11-25T00:00', '1500.50']]);
+    rig.reads(`${unit}-W`, [['2026-10-25T00:00', '10.000'], ['2026-11-25T00:00', '22.500']]);
+  }
+}

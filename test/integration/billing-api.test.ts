@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DEMO_PASSWORDS } from '../../gateway/auth/passwords.ts';
 import { BillingService } from '../../gateway/billing/service.ts';
 import { buildApp } from '../../gateway/http/app.ts';
-import { billingRig, type BillingRig } from '../helpers/billing.ts';
+import { billingRig, plainMonth, type BillingRig } from '../helpers/billing.ts';
 import { fakeHub } from '../helpers/fake-stores.ts';
 
 // The billing API through app.inject on a real records store: who may do what
@@ -24,10 +24,7 @@ async function start(): Promise<{ app: FastifyInstance; as: (user: string) => Pr
   const hub = fakeHub({ config: rig.config, clock: rig.clock });
   hub.services.records = rig.records;
   hub.services.billing = new BillingService(rig.config, rig.records, rig.clock);
-  for (const unit of ['A-0101', 'A-0102', 'A-0103', 'A-0104']) {
-    rig.reads(`${unit}-E`, [['2026-10-25T00:00', '1000.00'], ['2026-11-25T00:00', '1500.50']]);
-    rig.reads(`${unit}-W`, [['2026-10-25T00:00', '10.000'], ['2026-11-25T00:00', '22.500']]);
-  }
+  plainMonth(rig);
   const a = await buildApp(hub.services);
   await a.ready();
   app = a;

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { dunningFor, scheduleDunning } from '../../gateway/billing/dunning-run.ts';
 import { BillingService } from '../../gateway/billing/service.ts';
-import { billingRig, type BillingRig } from '../helpers/billing.ts';
+import { billingRig, plainMonth, type BillingRig } from '../helpers/billing.ts';
 
 // The dunning calendar (handbook 第三节 费用催缴规程) on the records of a real run:
 // each list is worked out on its own date from the payments made by then, and
@@ -14,10 +14,7 @@ afterEach(() => rig?.close());
 function setUp(): void {
   rig = billingRig();
   service = new BillingService(rig.config, rig.records, rig.clock);
-  for (const unit of ['A-0101', 'A-0102', 'A-0103', 'A-0104']) {
-    rig.reads(`${unit}-E`, [['2026-10-25T00:00', '1000.00'], ['2026-11-25T00:00', '1500.50']]);
-    rig.reads(`${unit}-W`, [['2026-10-25T00:00', '10.000'], ['2026-11-25T00:00', '22.500']]);
-  }
+  plainMonth(rig);
   service.run('2026-11', 'finance');
   // A-0101 and A-0103 pay in full by the 5th; A-0104 pays on the 20th; A-0102 never pays.
   const total = (unit: string) => service.repo.latestRun('2026-11')!.result.statements.find((s) => s.unitId === unit)!.total;

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BillingService } from '../../gateway/billing/service.ts';
-import { billingRig, type BillingRig } from '../helpers/billing.ts';
+import { billingRig, plainMonth, type BillingRig } from '../helpers/billing.ts';
 
 // Repeatable billing (issue 7): the same period twice gives byte-identical
 // documents; a closed period is locked and a change after it is a versioned
@@ -14,10 +14,7 @@ afterEach(() => rig?.close());
 function setUp(): void {
   rig = billingRig();
   service = new BillingService(rig.config, rig.records, rig.clock);
-  for (const unit of ['A-0101', 'A-0102', 'A-0103', 'A-0104']) {
-    rig.reads(`${unit}-E`, [['2026-10-25T00:00', '1000.00'], ['2026-11-25T00:00', '1500.50']]);
-    rig.reads(`${unit}-W`, [['2026-10-25T00:00', '10.000'], ['2026-11-25T00:00', '22.500']]);
-  }
+  plainMonth(rig);
 }
 
 const hashes = (files: Map<string, string>) => new Map([...files].map(([name, text]) => [name, createHash('sha256').update(text).digest('hex')]));
