@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { AlarmChange } from './alarms/types.ts';
+import type { IncidentChange } from './runbooks/types.ts';
 
 // HubEvents: the typed event map every plug-in talks through. Listeners are
 // registered with an owner key so a plug-in's stop() can remove exactly its own
@@ -62,6 +63,8 @@ export interface HubEvents {
   'input.rejected': { source: string; reason: string; at: number };
   /** Every change of every alarm (gateway/alarms), emitted at once: never coalesced or delayed. */
   'alarm.changed': AlarmChange;
+  /** Every change of every incident (gateway/runbooks), emitted at once: never coalesced or delayed. */
+  'incident.changed': IncidentChange;
 }
 
 type Listener<K extends keyof HubEvents> = (payload: HubEvents[K]) => void;

@@ -20,6 +20,7 @@ import { TelemetryWriter } from './storage/telemetry-writer.ts';
 import type { TelemetryStore } from './storage/types.ts';
 import { AlarmEngine } from './alarms/engine.ts';
 import { BillingPlugin } from './billing/plugin.ts';
+import { RunbookEngine } from './runbooks/engine.ts';
 import { ModbusMeterSimulator } from '../simulators/modbus-meters.ts';
 import { SignalPanelSimulator } from '../simulators/signal-panel.ts';
 import { OpcuaPowerSimulator } from '../simulators/opcua-power.ts';
@@ -54,7 +55,7 @@ export class Hub {
   private readonly failed = new Map<string, string>();
   private stopping?: Promise<void>;
   /** The plug-ins tests and the CLI reach into: simulators and the web server. */
-  readonly parts: { alarms?: AlarmEngine; billing?: BillingPlugin; modbusSim?: ModbusMeterSimulator; signalSim?: SignalPanelSimulator; opcuaSim?: OpcuaPowerSimulator; modbus?: ModbusDriver; http?: HttpServer; broker?: EmbeddedBroker } = {};
+  readonly parts: { alarms?: AlarmEngine; runbooks?: RunbookEngine; billing?: BillingPlugin; modbusSim?: ModbusMeterSimulator; signalSim?: SignalPanelSimulator; opcuaSim?: OpcuaPowerSimulator; modbus?: ModbusDriver; http?: HttpServer; broker?: EmbeddedBroker } = {};
 
   constructor(private readonly options: HubOptions) {
     this.log = options.log ?? createLogger();
@@ -96,8 +97,11 @@ export class Hub {
     const base = { config, events: this.events, clock: this.clock, log: this.log, metrics: this.metrics };
     this.plugins.push(new TelemetryWriter({ store: this.telemetry!, events: this.events, clock: this.clock, log: this.log, metrics: this.metrics }));
     // Before any signal source connects, so retained messages replayed at connect are recognised.
+    // The runbook engine listens before the alarm engine, so a signal's state is known
+    // when its alarm arrives (listeners run in the order they were added).
+    this.parts.runbooks = new RunbookEngine({ config, records: this.records!, events: this.events, clock: this.clock, log: this.log.child({ module: 'runbooks' }) });
     this.parts.alarms = new AlarmEngine({ config, records: this.records!, events: this.events, clock: this.clock, log: this.log });
-    this.plugins.push(this.parts.alarms);
+    this.plugins.push(this.parts.runbooks, this.parts.alarms);
 
     const broker = building.broker;
     let brokerUrl = () => (broker.mode === 'external' ? broker.url : '');
@@ -153,7 +157,7 @@ export class Hub {
   services(): HubServices {
     return {
       config: this.options.config, events: this.events, clock: this.clock, log: this.log, metrics: this.metrics,
-      records: this.records!, telemetry: this.telemetry!, latest: this.latest, alarms: this.parts.alarms, billing: this.parts.billing?.service, health: () => this.health(),
+      records: this.records!, telemetry: this.telemetry!, latest: this.latest, alarms: this.parts.alarms, incidents: this.parts.runbooks, billing: this.parts.billing?.service, health: () => this.health(),
     };
   }
 

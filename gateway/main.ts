@@ -42,7 +42,7 @@ function check(file: string): number {
   if (result.ok) {
     const b = result.config.building;
     const units = b.towers.flatMap((t) => t.floors.flatMap((f) => f.units)).length;
-    console.log(`${file}: ok (${b.towers.length} towers, ${units} units, ${b.modbus.meters.length} meters, ${b.users.length} users)`);
+    console.log(`${file}: ok (${b.towers.length} towers, ${units} units, ${b.modbus.meters.length} meters, ${b.users.length} users, ${result.config.runbooks.size} runbooks)`);
     return 0;
   }
   console.error(`${file}: ${result.issues.length} problem(s)\n${formatIssues(result.issues)}`);

@@ -8,6 +8,7 @@ import type { Logger } from './log.ts';
 import type { Metrics } from './metrics.ts';
 import type { ComponentHealth, HealthStatus } from './plugin.ts';
 import type { RecordStore, TelemetryStore } from './storage/types.ts';
+import type { IncidentService } from './runbooks/types.ts';
 
 export interface HealthReport {
   status: HealthStatus;
@@ -28,5 +29,7 @@ export interface HubServices {
   alarms?: AlarmService;
   /** Billing (gateway/billing); absent until the hub wires it, and the billing API answers 503 meanwhile. */
   billing?: BillingService;
+  /** The runbook engine (gateway/runbooks); absent until the hub wires it, and the incident API answers 503 meanwhile. */
+  incidents?: IncidentService;
   health(): HealthReport;
 }

@@ -84,7 +84,12 @@ const signals = {
   leakSensors: towers.flatMap((t) => [
     { id: `LK-${t.id}-B1-PUMP`, tower: t.id, floor: -1, location: { zh: '地下一层水泵房', en: 'B1 pump room' } },
     { id: `LK-${t.id}-B1-SWGR`, tower: t.id, floor: -1, location: { zh: '地下一层配电房', en: 'B1 switchgear room' } },
-    ...[4, 8, 12].map((level) => ({ id: `LK-${t.id}-R${String(level).padStart(2, '0')}`, tower: t.id, floor: level, location: { zh: `${level}层水管井`, en: `Floor ${level} water riser` } })),
+    // A riser sensor names the unit it would flood first (the floor's first unit), whose
+    // contacts the patrol phones (第九节 六.1). The B1 plant rooms have no tenant.
+    ...[4, 8, 12].map((level) => ({
+      id: `LK-${t.id}-R${String(level).padStart(2, '0')}`, tower: t.id, floor: level, location: { zh: `${level}层水管井`, en: `Floor ${level} water riser` },
+      unit: t.floors.find((f) => f.level === level)!.units[0]!.id,
+    })),
   ]),
   powerFeeders: towers.flatMap((t) => [
     ...[1, 2].map((n) => ({ id: `PF-${t.id}-${n}`, tower: t.id, name: { zh: `${t.id}座${n}号进线`, en: `Tower ${t.id} main incomer ${n}` } })),
@@ -133,6 +138,57 @@ const users = await Promise.all(
   })),
 );
 
+// The handbook's posts ("Who is who" in the digest; 第九节 names them in its steps) and
+// which hub logins may act for each. Viewers only watch; admin may always act.
+const ACTS = ['operator', 'supervisor'];
+const LEADS = ['supervisor'];
+const dutyRoles: Array<[id: string, zh: string, en: string, actedBy: string[]]> = [
+  ['csc-duty', '客户服务中心当值人员', 'Customer-service duty staff', ACTS],
+  ['area-supervisor', '区域客户主管', 'Area customer supervisor', LEADS],
+  ['administrator', '管理员', 'Area administrator', ACTS],
+  ['division-lead', '分管领导', 'CSC division lead', LEADS],
+  ['director', '管理处主任', 'Management-office director', LEADS],
+  ['fire-control', '消防中心值班员', 'Fire-control-room duty officer', ACTS],
+  ['mne', '机电部/强电主管', 'M&E department / high-voltage supervisor', ACTS],
+  ['civil-engineer', '工程组土建工程师', 'Civil engineer', ACTS],
+  ['electrical-engineer', '工程组电气工程师', 'Electrical engineer', ACTS],
+  ['maintenance', '综合维护部', 'Maintenance department', ACTS],
+  ['security-leader', '保安队当值领班', 'Security shift leader', ACTS],
+  ['security-patrol', '内保巡查', 'Internal security patrol', ACTS],
+  ['safety-director', '安全主任', 'Company safety director', LEADS],
+  ['finance', '财务室/收费室', 'Finance / cashier', ['finance']],
+  ['reception', '前台咨询员', 'Lobby reception', ACTS],
+];
+
+// A demo roster (names and numbers are made up; 139 numbers so none equals a tenant's
+// 138 mobile). Office, early and late are the calendar's shifts (第一节 一); after the
+// late shift CSC's phone goes to the security duty room, so at night the fire-control
+// room, security, M&E and the on-call supervisor and director carry the procedures.
+// Supervisors keep their phones on around the clock (第一节 一.(三)6).
+const rosterPlan: Array<[role: string, name: string, shift: string, username?: string]> = [
+  ['csc-duty', '王芳', 'office'], ['csc-duty', '李娜', 'early'], ['csc-duty', '张敏', 'late'],
+  ['area-supervisor', '刘强', 'any', 'supervisor'], ['area-supervisor', '陈静', 'any'],
+  ['administrator', '黄洋', 'office'], ['administrator', '赵艳', 'office'],
+  ['division-lead', '周勇', 'office'],
+  ['director', '吴军', 'any'],
+  ['fire-control', '徐杰', 'early'], ['fire-control', '孙娟', 'late'], ['fire-control', '马涛', 'night'],
+  ['mne', '朱明', 'office'], ['mne', '胡超', 'night'],
+  ['civil-engineer', '郭伟', 'office'],
+  ['electrical-engineer', '王磊', 'any'],
+  ['maintenance', '张勇', 'early'], ['maintenance', '刘洋', 'late'],
+  ['security-leader', '陈军', 'early'], ['security-leader', '杨杰', 'late'], ['security-leader', '黄涛', 'night'],
+  ['security-patrol', '赵明', 'early'], ['security-patrol', '周超', 'late'], ['security-patrol', '吴伟', 'night'],
+  ['safety-director', '徐敏', 'any'],
+  ['finance', '孙静', 'office', 'finance'],
+  ['reception', '马娜', 'office'],
+];
+const duty = {
+  roles: dutyRoles.map(([id, zh, en, actedBy]) => ({ id, name: { zh, en }, actedBy: [...actedBy] })), // copies: shared arrays would become YAML anchors
+  roster: rosterPlan.map(([role, name, shift, username], i) => ({
+    role, name, phone: `139-0000-${String(i + 1).padStart(4, '0')}`, ...(username ? { username } : {}), shift,
+  })),
+};
+
 const building = {
   site: { id: 'union-plaza', name: { zh: '联合广场', en: 'Union Plaza' }, timezone: 'Asia/Shanghai', demo: true },
   devicesDir: '../../devices',
@@ -154,6 +210,7 @@ const building = {
       ...['2026-10-01', '2026-10-02', '2026-10-03', '2026-10-04', '2026-10-05', '2026-10-06', '2026-10-07'].map((date) => ({ date, name: '国庆节' })),
       { date: '2027-01-01', name: '元旦' },
       ...['2027-02-06', '2027-02-07', '2027-02-08', '2027-02-09', '2027-02-10', '2027-02-11', '2027-02-12'].map((date) => ({ date, name: '春节' })),
+      ...['2027-05-01', '2027-05-02', '2027-05-03', '2027-05-04', '2027-05-05'].map((date) => ({ date, name: '劳动节' })),
     ],
     extraWorkingDays: ['2026-10-10'],
   },
@@ -165,6 +222,9 @@ const building = {
   storage: { dataDir: './data', telemetry: { backend: 'embedded' } },
   web: { host: '127.0.0.1', port: 8080, sessionTtlMinutes: 720, loginAttemptsPerMinute: 5 },
   simulators: { enabled: true, ephemeralPorts: false, speedup: 60 },
+  duty,
+  // The handbook's emergency procedures (第九节), one file each: config/runbooks/*.yaml.
+  runbooks: { dir: '../runbooks' },
 };
 
 const header = `# The demo building: 联合广场 (Union Plaza), modelled on the handbook's complex.

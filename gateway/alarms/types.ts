@@ -25,6 +25,9 @@ export type AlarmState = (typeof ALARM_STATES)[number];
  */
 export type AlarmKind = 'fire' | 'gas' | 'power-loss' | 'leak' | 'fire-fault' | 'gas-fault' | 'comm-loss';
 
+/** The alarm each safety signal kind raises; weather signals raise none (they only start runbooks). */
+export const ALARM_OF_SIGNAL_KIND = { 'fire-zone': 'fire', leak: 'leak', 'power-feeder': 'power-loss', gas: 'gas' } as const satisfies Record<string, AlarmKind>;
+
 /** The building system an alarm belongs to, for maintenance windows ('other': a source no config names; never silenced). */
 export type AlarmSystem = 'fire' | 'gas' | 'leak' | 'power' | 'other';
 

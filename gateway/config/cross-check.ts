@@ -58,7 +58,11 @@ export function crossCheck(b: BuildingConfig, profiles: ReadonlyMap<string, Devi
     signalIds.add(id);
   };
   b.signals.fireZones.forEach((z, i) => (signalId(`signals.fireZones[${i}]`, z.id), checkPlace(`signals.fireZones[${i}]`, z.tower, z.floor)));
-  b.signals.leakSensors.forEach((s, i) => (signalId(`signals.leakSensors[${i}]`, s.id), checkPlace(`signals.leakSensors[${i}]`, s.tower, s.floor)));
+  b.signals.leakSensors.forEach((s, i) => {
+    signalId(`signals.leakSensors[${i}]`, s.id);
+    checkPlace(`signals.leakSensors[${i}]`, s.tower, s.floor);
+    if (s.unit !== undefined && !units.has(s.unit)) add(`signals.leakSensors[${i}].unit`, `unknown unit "${s.unit}"`);
+  });
   b.signals.powerFeeders.forEach((p, i) => (signalId(`signals.powerFeeders[${i}]`, p.id), checkPlace(`signals.powerFeeders[${i}]`, p.tower)));
   b.signals.gasDetectors.forEach((g, i) => (signalId(`signals.gasDetectors[${i}]`, g.id), checkPlace(`signals.gasDetectors[${i}]`, g.tower, g.floor)));
   b.signals.weather.forEach((w, i) => signalId(`signals.weather[${i}]`, w.id));

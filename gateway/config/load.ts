@@ -6,11 +6,15 @@ import { BohubError } from '../errors.ts';
 import { buildingSchema, type BuildingConfig } from './schema.ts';
 import { profileSchema, type DeviceProfile } from './profile.ts';
 import { crossCheck } from './cross-check.ts';
+import { checkDuty, loadRunbooks } from '../runbooks/load.ts';
+import type { Runbook } from '../runbooks/schema.ts';
 
 export interface LoadedConfig {
   file: string;
   building: BuildingConfig;
   profiles: ReadonlyMap<string, DeviceProfile>;
+  /** The runbooks of `runbooks.dir` (config/runbooks), by id; empty without one. */
+  runbooks: ReadonlyMap<string, Runbook>;
 }
 
 export interface ConfigIssue {
@@ -73,9 +77,10 @@ export function checkConfig(file: string, env: NodeJS.ProcessEnv = process.env):
 
   const devicesDir = resolve(dirname(path), building.devicesDir);
   const { profiles, issues: profileIssues } = loadProfiles(devicesDir);
-  const issues = [...profileIssues, ...crossCheck(building, profiles)];
+  const rb = building.runbooks.dir ? loadRunbooks(resolve(dirname(path), building.runbooks.dir), building) : { runbooks: new Map<string, Runbook>(), issues: [] };
+  const issues = [...profileIssues, ...crossCheck(building, profiles), ...checkDuty(building), ...rb.issues];
   if (issues.length) return { ok: false, issues };
-  return { ok: true, config: deepFreeze({ file: path, building, profiles }) };
+  return { ok: true, config: deepFreeze({ file: path, building, profiles, runbooks: rb.runbooks }) };
 }
 
 export function loadProfiles(dir: string): { profiles: Map<string, DeviceProfile>; issues: ConfigIssue[] } {
@@ -115,7 +120,7 @@ export function configJsonSchema(): unknown {
   return z.toJSONSchema(buildingSchema, { io: 'input', unrepresentable: 'any' });
 }
 
-function zodIssues(error: z.ZodError): ConfigIssue[] {
+export function zodIssues(error: z.ZodError): ConfigIssue[] {
   return error.issues.flatMap((issue) => {
     // A union failure is clearer as the failures of the branch the author meant.
     if (issue.code === 'invalid_union' && 'errors' in issue && issue.errors.length) {

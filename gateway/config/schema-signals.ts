@@ -35,7 +35,11 @@ export const signals = z.object({
   // `source` names the device that speaks for the signal (its MQTT account, LWT and heartbeat);
   // a fire zone's source is its panel. Defaults: LEAK-GW-<tower>, POWER-MON-<tower>,
   // GAS-GW-<tower> and WEATHER.
-  leakSensors: z.array(z.object({ id, tower: id, floor: z.number().int(), location: bilingual, source: id.optional(), mqtt: signalMapping.optional() })).default([]),
+  leakSensors: z.array(z.object({
+    id, tower: id, floor: z.number().int(), location: bilingual, source: id.optional(), mqtt: signalMapping.optional(),
+    /** The unit the sensor is in, whose contacts are phoned when it floods (handbook 第九节 六.1). */
+    unit: id.optional(),
+  })).default([]),
   powerFeeders: z.array(z.object({ id, tower: id, name: bilingual, source: id.optional(), mqtt: signalMapping.optional() })).default([]),
   /** LPG and toxic-gas detectors (handbook 第九节 七): normal, alarm or fault. */
   gasDetectors: z.array(z.object({ id, tower: id, floor: z.number().int(), location: bilingual, source: id.optional(), mqtt: signalMapping.optional() })).default([]),

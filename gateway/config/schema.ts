@@ -1,8 +1,9 @@
 import { z } from 'zod';
-import { bilingual, hhmm, id, isoDate, port, scryptHash } from './primitives.ts';
+import { bilingual, hhmm, id, isoDate, port, ROLES, scryptHash } from './primitives.ts';
 import { broker, opcua, signals } from './schema-signals.ts';
 import { alarms } from './schema-alarms.ts';
 import { billing, BILLING_DEFAULTS, tariffs } from './schema-billing.ts';
+import { duty, runbooks } from './schema-duty.ts';
 
 export { HUB_MQTT_USERNAME } from './schema-signals.ts';
 
@@ -93,7 +94,7 @@ const calendar = z.object({
   extraWorkingDays: z.array(isoDate).default([]),
 });
 
-export const ROLES = ['viewer', 'operator', 'supervisor', 'finance', 'admin', 'display'] as const;
+export { ROLES };
 export type Role = (typeof ROLES)[number];
 
 const user = z.object({
@@ -190,6 +191,8 @@ export const buildingSchema = z.object({
   web: web.default({ host: '127.0.0.1', port: 8080, sessionTtlMinutes: 720, loginAttemptsPerMinute: 5 }),
   simulators: simulators.default({ enabled: false, ephemeralPorts: false, speedup: 60 }),
   alarms: alarms.prefault({}),
+  duty: duty.prefault({}),
+  runbooks: runbooks.prefault({}),
 });
 
 export type BuildingConfig = z.infer<typeof buildingSchema>;
@@ -204,6 +207,8 @@ export type OpcuaSourceConfig = BuildingConfig['opcua']['sources'][number];
 export type AlarmsConfig = BuildingConfig['alarms'];
 export type TariffsConfig = BuildingConfig['tariffs'];
 export type BillingConfig = BuildingConfig['billing'];
+export type DutyConfig = BuildingConfig['duty'];
+export type CalendarConfig = BuildingConfig['calendar'];
 
 function isTimeZone(tz: string): boolean {
   try {

@@ -31,6 +31,13 @@ export type HttpErrorCode =
   | 'BOHUB_RATE_LIMITED'
   | 'BOHUB_INTERNAL';
 
+/**
+ * The CSP of a printable document the hub renders (incident report, billing notices):
+ * its own inline stylesheet, nothing else loaded, never framed. The app's onSend hook
+ * keeps a route's own CSP.
+ */
+export const DOCUMENT_CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'";
+
 /** Every API error has the same body, so clients match on the code, not the wording. */
 export function sendError(reply: FastifyReply, status: number, code: HttpErrorCode, message: string): FastifyReply {
   return reply.code(status).type('application/json').send({ error: { code, message } });

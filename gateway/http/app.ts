@@ -12,6 +12,7 @@ import { registerAuthRoutes } from './routes/auth.ts';
 import { registerBillingRoutes } from './routes/billing.ts';
 import { registerDataRoutes } from './routes/data.ts';
 import { registerHealthRoutes } from './routes/health.ts';
+import { registerIncidentRoutes } from './routes/incidents.ts';
 import { registerSiteRoutes } from './routes/site.ts';
 
 // The HTTP app factory, kept apart from listen so tests can use app.inject()
@@ -43,7 +44,8 @@ export async function buildApp(services: HubServices, options: AppOptions = {}):
     reply.header('x-content-type-options', 'nosniff');
     reply.header('referrer-policy', 'no-referrer');
     reply.header('x-frame-options', 'DENY');
-    reply.header('content-security-policy', "default-src 'self'; frame-ancestors 'none'");
+    // A route may set a stricter policy of its own (the printable incident report: inline CSS, nothing else).
+    if (!reply.hasHeader('content-security-policy')) reply.header('content-security-policy', "default-src 'self'; frame-ancestors 'none'");
     if (request.url.startsWith('/api/')) reply.header('cache-control', 'no-store');
   });
 
@@ -64,6 +66,7 @@ export async function buildApp(services: HubServices, options: AppOptions = {}):
   registerDataRoutes(app, ctx);
   registerAlarmRoutes(app, ctx);
   registerBillingRoutes(app, ctx);
+  registerIncidentRoutes(app, ctx);
 
   await app.register(async (scope) => {
     // The page itself is public (it shows the login form); the data behind it is not.

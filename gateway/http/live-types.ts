@@ -1,5 +1,6 @@
 import type { AlarmChange } from '../alarms/types.ts';
 import type { DeviceStatus, PointValue } from '../events.ts';
+import type { IncidentChange } from '../runbooks/types.ts';
 
 // The socket.io event map, shared by gateway/http/live.ts and the dashboard
 // (dashboard/app.js refers to these types in JSDoc; it has no build step).
@@ -14,6 +15,8 @@ export interface ServerToClientEvents {
   'device.status': (status: DeviceStatus) => void;
   /** Every alarm change, sent the moment it happens: never coalesced, never delayed. */
   'alarm.changed': (change: AlarmChange) => void;
+  /** Every incident change (opened, step done, escalated, ...), sent at once: never coalesced, never delayed. */
+  'incident.changed': (change: IncidentChange) => void;
 }
 
 /** The dashboard only listens; nothing is sent up the socket. */

@@ -13,8 +13,8 @@ import { COALESCE_MS, type ClientToServerEvents, type LiveAuth, type LiveRefusal
 //
 // Meter values are coalesced: values arriving within COALESCE_MS go out as one frame
 // (latest value per point), so a burst of polls costs a wall screen at most 10 frames
-// a second. Device status changes are rare and go out at once. Alarm changes are never
-// coalesced or delayed: each goes out at once to every authorised client.
+// a second. Device status changes are rare and go out at once. Alarm and incident
+// changes are never coalesced or delayed: each goes out at once to every authorised client.
 
 interface SocketData {
   session: Session;
@@ -89,6 +89,8 @@ export function attachLive(app: FastifyInstance, { services, sessions }: HttpCon
   // Alarms bypass the coalescing window entirely: each change is its own frame, at once
   // (NFPA 72 on-premises notification; issue 5 aims far below its 10 s).
   events.on(owner, 'alarm.changed', (change) => io.to(ROOM).emit('alarm.changed', change));
+  // Incidents likewise: a countdown, an escalation or a step done is shown the moment it happens (handbook 第九节).
+  events.on(owner, 'incident.changed', (change) => io.to(ROOM).emit('incident.changed', change));
 
   app.addHook('preClose', async () => {
     events.removeOwner(owner);

@@ -171,6 +171,36 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 4,
+    name: 'incidents',
+    sql: `
+      -- Incidents (gateway/runbooks): one run of a runbook. The full record, with its
+      -- steps, escalations, notifications and timeline, is JSON; the columns are what
+      -- the lists filter and sort on and what deduplication needs.
+      CREATE TABLE incidents (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        runbook     TEXT    NOT NULL,
+        dedupe_key  TEXT    NOT NULL,
+        state       TEXT    NOT NULL,
+        priority    INTEGER NOT NULL,
+        opened_at   INTEGER NOT NULL,
+        updated_at  INTEGER NOT NULL,
+        record_json TEXT    NOT NULL
+      );
+      -- One incident per key until it is closed: a fire in B-12F and B-14F is one incident.
+      CREATE UNIQUE INDEX incidents_open_key ON incidents (dedupe_key) WHERE state <> 'closed';
+      CREATE INDEX incidents_key ON incidents (dedupe_key);
+      CREATE INDEX incidents_state_opened ON incidents (state, opened_at);
+      -- The last state the runbook engine saw per signal, so only a change into a
+      -- trigger state opens an incident, also across restarts (a retained replay does not).
+      CREATE TABLE runbook_signal_state (
+        signal      TEXT    PRIMARY KEY,
+        state       TEXT    NOT NULL,
+        at          INTEGER NOT NULL
+      );
+    `,
+  },
 ];
 
 /**

@@ -16,12 +16,13 @@ export function tempDir(prefix = 'bohub-test-'): string {
 
 /**
  * Writes a copy of the demo building, changed by `mutate`, into a temporary
- * folder, and returns its path. devicesDir is made absolute so the copy still
- * finds the repository's device profiles.
+ * folder, and returns its path. devicesDir and the runbook folder are made
+ * absolute so the copy still finds the repository's device profiles and runbooks.
  */
 export function writeConfig(mutate: (raw: RawConfig) => void = () => {}, dir = tempDir()): string {
   const raw = parse(readFileSync(DEMO_CONFIG, 'utf8'));
   raw.devicesDir = join(REPO, 'devices');
+  if (raw.runbooks?.dir) raw.runbooks.dir = join(REPO, 'config/runbooks');
   mutate(raw);
   const file = join(dir, 'building.yaml');
   writeFileSync(file, stringify(raw));
@@ -37,6 +38,8 @@ export function smallBuilding(raw: RawConfig, units = 4): void {
   raw.modbus.meters = raw.modbus.meters.filter((m: { unit: string }) => keep.has(m.unit));
   const buses = new Set(raw.modbus.meters.map((m: { bus: string }) => m.bus));
   raw.modbus.buses = raw.modbus.buses.filter((b: { id: string }) => buses.has(b.id));
+  // Leak sensors keep their place in the building, but not a unit that is gone.
+  for (const s of raw.signals.leakSensors) if (s.unit && !keep.has(s.unit)) delete s.unit;
 }
 
 /**

@@ -48,6 +48,9 @@ describe('billing API (issue 7)', () => {
     expect(csv.body).toContain('A-0102');
     const notices = await app.inject({ method: 'GET', url: '/api/billing/runs/2026-11/v/1/files/notices.zh.html', headers: finance });
     expect(notices.body).toContain('收费通知单');
+    // Its own inline stylesheet must apply when opened from the dashboard.
+    expect(notices.headers['content-security-policy']).toContain("style-src 'unsafe-inline'");
+    expect(csv.headers['content-security-policy']).toBe("default-src 'self'; frame-ancestors 'none'");
     expect((await app.inject({ method: 'GET', url: '/api/billing/runs/2026-11', headers: finance })).json().statements).toHaveLength(4);
   });
 

@@ -75,6 +75,8 @@ describe('config check', () => {
       raw.modbus.meters[7].unitId = raw.modbus.meters[9].unitId; // same bus (A-E1 water/electric alternate)
       raw.towers[0].floors[2].units[1].id = raw.towers[0].floors[2].units[0].id;
       raw.signals.fireZones[0].floor = 99;
+      raw.signals.leakSensors[2].unit = 'A-9998';
+      raw.duty.roster[0].role = 'janitor';
     });
     const issues = issuesOf(file).join('\n');
     expect(issues).toContain('modbus.meters[3].bus: unknown bus "Z-9"');
@@ -82,6 +84,8 @@ describe('config check', () => {
     expect(issues).toMatch(/modbus\.meters\[9\]\.unitId: unit id \d+ is already used on bus/);
     expect(issues).toMatch(/towers\[0\]\.floors\[2\]\.units\[1\]\.id: duplicate unit/);
     expect(issues).toContain('signals.fireZones[0].floor: tower "A" has no floor 99');
+    expect(issues).toContain('signals.leakSensors[2].unit: unknown unit "A-9998"');
+    expect(issues).toContain('duty.roster[0].role: unknown duty role "janitor"');
   });
 
   it('checks gas detectors and weather signals: places, unique ids and their states', () => {

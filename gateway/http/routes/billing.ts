@@ -5,6 +5,7 @@ import { dunningFor } from '../../billing/dunning-run.ts';
 import type { BillingService } from '../../billing/service.ts';
 import { localDate } from '../../billing/calendar.ts';
 import type { Role } from '../../config/schema.ts';
+import { DOCUMENT_CSP } from '../access.ts';
 import type { HttpContext } from '../context.ts';
 
 // The billing API (issue 7). Who may do what:
@@ -93,6 +94,7 @@ export function registerBillingRoutes(app: FastifyInstance, { services }: HttpCo
     const run = b.repo.run(period, version);
     const text = run && b.render(run).get(name);
     if (!text) return reply.code(404).send({ error: { code: 'BOHUB_BILLING_NOT_FOUND', message: `no document ${name} for ${period} v${version}` } });
+    if (name.endsWith('.html')) reply.header('content-security-policy', DOCUMENT_CSP); // its inline style must apply
     return reply.type(FILE_TYPES[name.split('.').at(-1)!]!).header('content-disposition', `inline; filename="${period}-v${version}-${name}"`).send(text);
   }));
 

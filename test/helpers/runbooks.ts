@@ -1,0 +1,129 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DateTime } from 'luxon';
+import { AlarmEngine } from '../../gateway/alarms/engine.ts';
+import { ManualClock, systemClock, type Clock } from '../../gateway/clock.ts';
+import { loadConfig, type LoadedConfig } from '../../gateway/config/load.ts';
+import { EventBus, type SignalState } from '../../gateway/events.ts';
+import { silentLogger } from '../../gateway/log.ts';
+import { RunbookEngine } from '../../gateway/runbooks/engine.ts';
+import type { NotificationSink, OutgoingNotification } from '../../gateway/runbooks/notify.ts';
+import type { Actor, Incident, IncidentChange } from '../../gateway/runbooks/types.ts';
+import { signalCatalogue } from '../../gateway/signals/sources.ts';
+import { SqliteRecordStore } from '../../gateway/storage/records.ts';
+import { tempDir, writeConfig, type RawConfig } from './config.ts';
+
+// A runbook engine (and the alarm engine that raises what it follows) on fake time over a copy of the demo building (its runbooks from
+// config/runbooks unless `runbooks` gives files of its own), with a records store in a
+// temp folder and a sink that keeps what was sent. restart() stops it and starts a new
+// engine on the same files, as a hub restart does.
+
+export const ZONE = 'Asia/Shanghai';
+export const MIN = 60_000;
+
+export const actors = {
+  operator: { username: 'operator', role: 'operator' },
+  supervisor: { username: 'supervisor', role: 'supervisor' },
+  viewer: { username: 'viewer', role: 'viewer' },
+  finance: { username: 'finance', role: 'finance' },
+  admin: { username: 'admin', role: 'admin' },
+} satisfies Record<string, Actor>;
+
+/** Local time in the building's zone, e.g. "2026-11-26T22:40" (a Thursday). */
+export const local = (iso: string): number => DateTime.fromISO(iso, { zone: ZONE }).toMillis();
+
+export interface RunbookRigOptions {
+  at: string;
+  /** Runbook files by name, instead of config/runbooks. */
+  runbooks?: Record<string, string>;
+  mutate?: (raw: RawConfig) => void;
+}
+
+export async function runbookRig(options: RunbookRigOptions) {
+  const dataDir = tempDir();
+  const file = writeConfig((raw) => {
+    if (options.runbooks) {
+      const dir = join(tempDir(), 'runbooks');
+      mkdirSync(dir);
+      for (const [name, text] of Object.entries(options.runbooks)) writeFileSync(join(dir, name), text);
+      raw.runbooks = { dir };
+    }
+    raw.storage.dataDir = dataDir;
+    options.mutate?.(raw);
+  });
+  const config: LoadedConfig = loadConfig(file);
+  const kinds = signalCatalogue(config.building);
+  const clock = new ManualClock(local(options.at));
+  const events = new EventBus();
+  const changes: IncidentChange[] = [];
+  events.on('test', 'incident.changed', (c) => changes.push(c));
+  const sent: OutgoingNotification[] = [];
+  const sink: NotificationSink = { name: 'log', retries: 0, retryDelayMs: 1, deliver: async (m) => void sent.push(structuredClone(m)) };
+
+  let records = SqliteRecordStore.open(dataDir, clock);
+  let engine: RunbookEngine;
+  let alarms: AlarmEngine;
+  // As the hub does: the runbook engine listens first, then the alarm engine that raises what it follows.
+  const startBoth = async () => {
+    engine = new RunbookEngine({ config, records, events, clock, log: silentLogger, sinks: [sink] });
+    alarms = new AlarmEngine({ config, records, events, clock, log: silentLogger });
+    await engine.start();
+    await alarms.start();
+  };
+  const stopBoth = async () => {
+    await alarms.stop();
+    await engine.stop();
+  };
+  await startBoth();
+
+  const rig = {
+    config, clock, events, changes, sent,
+    get engine() { return engine; },
+    get alarms() { return alarms; },
+    get records() { return records; },
+    /** A signal event as a driver emits it. */
+    signal(id: string, state: string, extra: Partial<SignalState> = {}) {
+      const kind = kinds.get(id)?.kind;
+      if (!kind) throw new Error(`no signal ${id} in the demo building`);
+      events.emit('signal.state', { signal: id, kind, state, sourceTime: clock.now(), retained: false, ...extra });
+    },
+    /** Moves fake time, firing due timers. */
+    advance(ms: number) {
+      clock.advance(ms);
+    },
+    only(filter: 'active' | 'all' = 'active'): Incident {
+      const list = engine.list(filter);
+      if (list.length !== 1) throw new Error(`expected one incident, found ${list.length}: ${list.map((i) => i.key).join(', ')}`);
+      return list[0]!;
+    },
+    step(incident: Incident, key: string) {
+      const s = engine.get(incident.id)!.steps.find((x) => x.key === key);
+      if (!s) throw new Error(`incident ${incident.id} has no step ${key}; it has ${engine.get(incident.id)!.steps.map((x) => x.key).join(', ')}`);
+      return s;
+    },
+    /** Stops both engines (a hub going down); restart() brings them back. */
+    stop: stopBoth,
+    async restart() {
+      await stopBoth();
+      records.close();
+      records = SqliteRecordStore.open(dataDir, clock);
+      await startBoth();
+    },
+    async close() {
+      await stopBoth();
+      records.close();
+    },
+  };
+  return rig;
+}
+
+export type RunbookRig = Awaited<ReturnType<typeof runbookRig>>;
+
+/**
+ * Real time, shifted so that it starts at `startAt` (ms epoch): for a whole hub in a
+ * test, whose working or non-working time must not depend on when CI runs.
+ */
+export function shiftedClock(startAt: number): Clock {
+  const offset = startAt - Date.now();
+  return { ...systemClock, now: () => Date.now() + offset };
+}
