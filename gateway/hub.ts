@@ -99,7 +99,7 @@ export class Hub {
     // Before any signal source connects, so retained messages replayed at connect are recognised.
     // The runbook engine listens before the alarm engine, so a signal's state is known
     // when its alarm arrives (listeners run in the order they were added).
-    this.parts.runbooks = new RunbookEngine({ config, records: this.records!, events: this.events, clock: this.clock, log: this.log.child({ module: 'runbooks' }) });
+    this.parts.runbooks = new RunbookEngine({ config, records: this.records!, events: this.events, clock: this.clock, log: this.log.child({ module: 'runbooks' }), metrics: this.metrics });
     this.parts.alarms = new AlarmEngine({ config, records: this.records!, events: this.events, clock: this.clock, log: this.log });
     this.plugins.push(this.parts.runbooks, this.parts.alarms);
 

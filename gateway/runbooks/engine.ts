@@ -8,12 +8,15 @@ import { ok, type ComponentHealth, type Plugin } from '../plugin.ts';
 import type { RecordStore } from '../storage/types.ts';
 import type { SqliteDb } from '../storage/sqlite-file.ts';
 import { WorkingCalendar } from './calendar.ts';
-import { buildSinks, Notifier, recipientsFor, type DeliveryUpdate, type NotificationSink } from './notify.ts';
+import { buildSinks, type DeliveryUpdate, type NotificationSink } from './notify.ts';
+import { IncidentOutbox } from './outbox.ts';
+import type { Metrics } from '../metrics.ts';
 import { IncidentRepository } from './repository.ts';
 import type { Runbook } from './schema.ts';
 import { BuildingIndex } from './building-index.ts';
 import { addSteps, advance, completeStep, dueEscalations, levelRank, nextRound, nextWake, takeDownLobby, type Progress, type StepContext } from './steps.ts';
 import { notificationText } from './texts.ts';
+import { checkManualStart, holidaysDue, incidentKey, runbookSummary } from './triggers.ts';
 import { IncidentError, type Actor, type Incident, type IncidentChangeKind, type IncidentService, type IncidentState, type IncidentStep, type LobbyMessage, type NotificationRecord, type RunbookSummary, type StartInput, type StepInput } from './types.ts';
 
 // The runbook engine (issue 6): runbooks are data (config/runbooks), and this engine
@@ -32,6 +35,7 @@ export interface RunbookEngineOptions {
   log: Logger;
   /** Default: the log, plus the webhook when configured. */
   sinks?: NotificationSink[];
+  metrics?: Metrics;
 }
 
 const OWNER = 'runbooks';
@@ -47,10 +51,9 @@ export class RunbookEngine implements Plugin, IncidentService {
   private readonly index: BuildingIndex;
   private readonly active = new Map<number, Incident>();
   private signalStates = new Map<string, string>();
-  private notifier?: Notifier;
+  private outbox?: IncidentOutbox;
   private wakeTimer?: Timer;
   private holidayTimer?: Timer;
-  private outbox: Array<{ incident: Incident; record: NotificationRecord; sinks?: string[] }> = [];
   private running = false;
 
   constructor(private readonly options: RunbookEngineOptions) {
@@ -63,15 +66,14 @@ export class RunbookEngine implements Plugin, IncidentService {
     const { records, events, clock, log, config } = this.options;
     this.repo = new IncidentRepository(records.db);
     this.signalStates = this.repo.loadSignalStates();
-    this.notifier = new Notifier({ sinks: this.options.sinks ?? buildSinks(config.building, log), clock, log, onDelivery: (u) => this.onDelivery(u) });
-    for (const incident of this.repo.loadActive()) this.active.set(incident.id, incident);
+    const b = config.building;
+    this.outbox = new IncidentOutbox({ site: b.site.id, duty: b.duty, calendar: this.calendar, clock, log, sinks: this.options.sinks ?? buildSinks(b, log), onDelivery: (u) => this.onDelivery(u) });
+    for (const incident of this.repo.loadActive()) {
+      this.active.set(incident.id, incident);
+      this.outbox.resume(incident);
+    }
     this.running = true;
-    // Deliveries still pending when the hub stopped are sent again.
-    for (const incident of this.active.values())
-      for (const record of incident.notifications) {
-        const pending = record.deliveries.filter((d) => d.status === 'pending').map((d) => d.sink);
-        if (pending.length) this.notifier.send(this.outgoing(incident, record), pending);
-      }
+    this.outbox.flush();
     events.on(OWNER, 'signal.state', (s) => this.onSignal(s));
     events.on(OWNER, 'alarm.changed', (c) => this.onAlarm(c));
     this.checkHolidays();
@@ -84,7 +86,7 @@ export class RunbookEngine implements Plugin, IncidentService {
     this.options.events.removeOwner(OWNER);
     this.wakeTimer?.cancel();
     this.holidayTimer?.cancel();
-    this.notifier?.stop();
+    this.outbox?.stop();
   }
 
   health(): ComponentHealth {
@@ -94,11 +96,7 @@ export class RunbookEngine implements Plugin, IncidentService {
   // ---- IncidentService ------------------------------------------------------
 
   runbooks(): RunbookSummary[] {
-    return [...this.options.config.runbooks.values()].map((rb) => ({
-      id: rb.id, title: rb.title, handbook: rb.handbook, priority: rb.priority, trigger: rb.trigger.type,
-      fields: rb.trigger.type === 'manual' ? rb.trigger.fields : [], startRoles: [...rb.startRoles],
-      ...(rb.trigger.type === 'signal' ? { levels: [...rb.trigger.states] } : {}),
-    }));
+    return [...this.options.config.runbooks.values()].map(runbookSummary);
   }
 
   list(filter: 'active' | 'all' | IncidentState = 'active'): Incident[] {
@@ -113,22 +111,15 @@ export class RunbookEngine implements Plugin, IncidentService {
   startRunbook(runbookId: string, by: Actor, input: StartInput): Incident {
     const rb = this.options.config.runbooks.get(runbookId);
     if (!rb) throw new IncidentError('BOHUB_RUNBOOK_NOT_FOUND', `no runbook "${runbookId}"`, 404);
-    if (by.role !== 'admin' && !rb.startRoles.includes(by.role)) throw new IncidentError('BOHUB_FORBIDDEN', `the role ${by.role} may not start "${rb.id}"`, 403);
-    const fields = input.fields ?? {};
+    checkManualStart(rb, by, input, this.index);
     const trigger = rb.trigger;
-    const missing = trigger.type === 'manual' ? trigger.fields.filter((f) => f.required && !fields[f.id]?.trim()) : [];
-    if (missing.length) throw new IncidentError('BOHUB_BAD_REQUEST', `fields.${missing[0]!.id}: ${missing[0]!.label.en} is required`, 400);
-    if (input.tower !== undefined && !this.index.hasTower(input.tower)) throw new IncidentError('BOHUB_BAD_REQUEST', `tower: no tower "${input.tower}"`, 400);
-    const unknownUnit = input.units?.find((u) => !this.index.hasUnit(u));
-    if (unknownUnit) throw new IncidentError('BOHUB_BAD_REQUEST', `units: no unit "${unknownUnit}"`, 400);
-    if (input.level !== undefined && levelRank(rb, input.level) < 0) throw new IncidentError('BOHUB_BAD_REQUEST', `level: "${input.level}" is not a level of "${rb.id}"`, 400);
     const now = this.options.clock.now();
     // A manual runbook opens one incident per start (two thefts are two incidents);
     // a signal runbook started by hand shares its key with the signal's incidents.
-    const key = trigger.type === 'signal' ? this.keyOf(rb, input.tower) : `${rb.id}:${input.tower ?? 'site'}:${now}`;
+    const key = trigger.type === 'signal' ? incidentKey(rb, input.tower) : `${rb.id}:${input.tower ?? 'site'}:${now}`;
     const open = this.openWithKey(key);
     if (open) throw new IncidentError('BOHUB_INCIDENT_STATE', `incident ${open.id} is already open for this (${key})`, 409);
-    return this.open(rb, key, by.username, { tower: input.tower, fields, units: input.units ?? [], level: input.level, note: input.note, actor: by.username });
+    return this.open(rb, key, by.username, { tower: input.tower, fields: input.fields ?? {}, units: input.units ?? [], level: input.level, note: input.note, actor: by.username });
   }
 
   completeStep(id: number, stepKey: string, by: Actor, input: StepInput): Incident {
@@ -223,7 +214,7 @@ export class RunbookEngine implements Plugin, IncidentService {
       const level = state ?? t.states[0]!;
       if (!t.states.includes(level)) continue;
       const event: SignalState = { signal, kind, state: level, sourceTime: now, retained: false };
-      const key = this.keyOf(rb, this.index.towerOf(signal), signal);
+      const key = incidentKey(rb, this.index.towerOf(signal), signal);
       const open = this.openWithKey(key);
       if (open) this.join(open, rb, event, now);
       else this.open(rb, key, `signal:${signal}`, { tower: this.index.towerOf(signal), signal: event, units: this.index.unitsOf(signal), level });
@@ -231,17 +222,8 @@ export class RunbookEngine implements Plugin, IncidentService {
   }
 
   private checkHolidays(): void {
-    const now = this.options.clock.now();
-    for (const rb of this.options.config.runbooks.values()) {
-      if (rb.trigger.type !== 'holiday') continue;
-      for (const name of rb.trigger.names)
-        for (const h of this.calendar.holidayStarts(name)) {
-          const opensAt = h.at - rb.trigger.daysBefore * 86_400_000;
-          const key = `${rb.id}:${h.date}`;
-          if (now >= opensAt && now < h.at && !this.store().keyUsed(key))
-            this.open(rb, key, 'system', { fields: { holiday: name, date: h.date }, units: [] });
-        }
-    }
+    for (const h of holidaysDue(this.options.config.runbooks.values(), this.calendar, this.options.clock.now()))
+      if (!this.store().keyUsed(h.key)) this.open(h.rb, h.key, 'system', { fields: { holiday: h.name, date: h.date }, units: [] });
   }
 
   // ---- the incident's life --------------------------------------------------------
@@ -261,6 +243,7 @@ export class RunbookEngine implements Plugin, IncidentService {
     };
     const incident = this.store().insert(draft);
     this.active.set(incident.id, incident);
+    this.options.metrics?.incidentsOpened.inc({ runbook: rb.id });
     const ctx = this.context(incident);
     addSteps(incident, ctx);
     const progress = advance(incident, ctx, now);
@@ -329,6 +312,7 @@ export class RunbookEngine implements Plugin, IncidentService {
       const ctx = this.context(incident);
       const due = dueEscalations(incident, ctx, now);
       if (!due.length) continue;
+      this.options.metrics?.incidentEscalations.inc({ runbook: incident.runbook }, due.length);
       for (const e of due) {
         incident.escalations.push(e);
         const step = incident.steps.find((s) => s.key === e.stepKey)!;
@@ -366,35 +350,20 @@ export class RunbookEngine implements Plugin, IncidentService {
     });
     if (incident.state === 'closed') this.active.delete(incident.id);
     events.emit('incident.changed', { change, incident, at: now });
-    for (const item of this.outbox.splice(0)) this.notifier!.send(this.outgoing(item.incident, item.record), item.sinks);
+    this.outbox!.flush();
     this.schedule();
     return incident;
   }
 
   private notify(incident: Incident, reason: NotificationRecord['reason'], roles: string[], text: NotificationRecord['text'], stepKey?: string): void {
-    const now = this.options.clock.now();
-    const unique = [...new Set(roles)];
-    const record: NotificationRecord = {
-      id: `${incident.id}-${incident.notifications.length + 1}`, at: now, reason, ...(stepKey ? { stepKey } : {}), roles: unique,
-      recipients: recipientsFor(unique, this.options.config.building.duty, this.calendar, now), text, deliveries: this.notifier!.initialDeliveries(),
-    };
-    incident.notifications.push(record);
-    this.outbox.push({ incident, record });
+    this.outbox!.add(incident, reason, roles, text, stepKey);
   }
 
   private onDelivery(u: DeliveryUpdate): void {
-    if (!this.running) return;
-    const incident = this.get(u.incidentId);
-    const record = incident?.notifications.find((n) => n.id === u.notificationId);
-    const delivery = record?.deliveries.find((d) => d.sink === u.sink);
-    if (!incident || !delivery) return;
-    Object.assign(delivery, { status: u.status, attempts: u.attempts }, u.lastError ? { lastError: u.lastError } : {}, u.deliveredAt ? { deliveredAt: u.deliveredAt } : {});
-    if (u.status === 'failed') incident.timeline.push({ at: this.options.clock.now(), by: 'system', what: `notification ${u.notificationId} via ${u.sink} failed after ${u.attempts} attempts`, detail: u.lastError });
+    const incident = this.running ? this.get(u.incidentId) : undefined;
+    if (!incident || !this.outbox!.apply(incident, u)) return;
+    if (u.status === 'failed') this.options.metrics?.notificationFailures.inc({ sink: u.sink });
     this.commit(incident, 'notification', 'system', 'incident.notification', { notification: u.notificationId, sink: u.sink, status: u.status, attempts: u.attempts, error: u.lastError });
-  }
-
-  private outgoing(incident: Incident, record: NotificationRecord) {
-    return { site: this.options.config.building.site.id, incident: { id: incident.id, runbook: incident.runbook, title: incident.title, tower: incident.tower, state: incident.state }, notification: record };
   }
 
   // ---- small helpers ------------------------------------------------------------------
@@ -403,11 +372,6 @@ export class RunbookEngine implements Plugin, IncidentService {
     const runbook = this.options.config.runbooks.get(incident.runbook);
     if (!runbook) throw new IncidentError('BOHUB_RUNBOOK_NOT_FOUND', `incident ${incident.id} follows runbook "${incident.runbook}", which is no longer configured`, 409);
     return { runbook, calendar: this.calendar, roleName: (r) => this.index.roleName(r), place: this.index.placeOf(incident), displaysFor: (screens, tower) => this.index.displaysFor(screens, tower) };
-  }
-
-  private keyOf(rb: Runbook, tower: string | undefined, signal?: string): string {
-    const by = rb.trigger.type === 'signal' ? rb.trigger.groupBy : 'site';
-    return `${rb.id}:${by === 'signal' && signal ? signal : by === 'tower' && tower ? tower : 'site'}`;
   }
 
   private openWithKey(key: string): Incident | undefined {

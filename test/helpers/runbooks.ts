@@ -6,6 +6,7 @@ import { ManualClock, systemClock, type Clock } from '../../gateway/clock.ts';
 import { loadConfig, type LoadedConfig } from '../../gateway/config/load.ts';
 import { EventBus, type SignalState } from '../../gateway/events.ts';
 import { silentLogger } from '../../gateway/log.ts';
+import { Metrics } from '../../gateway/metrics.ts';
 import { RunbookEngine } from '../../gateway/runbooks/engine.ts';
 import type { NotificationSink, OutgoingNotification } from '../../gateway/runbooks/notify.ts';
 import type { Actor, Incident, IncidentChange } from '../../gateway/runbooks/types.ts';
@@ -37,6 +38,8 @@ export interface RunbookRigOptions {
   /** Runbook files by name, instead of config/runbooks. */
   runbooks?: Record<string, string>;
   mutate?: (raw: RawConfig) => void;
+  /** Sinks besides the recording one (named 'log'). */
+  sinks?: NotificationSink[];
 }
 
 export async function runbookRig(options: RunbookRigOptions) {
@@ -61,11 +64,12 @@ export async function runbookRig(options: RunbookRigOptions) {
   const sink: NotificationSink = { name: 'log', retries: 0, retryDelayMs: 1, deliver: async (m) => void sent.push(structuredClone(m)) };
 
   let records = SqliteRecordStore.open(dataDir, clock);
+  const metrics = new Metrics();
   let engine: RunbookEngine;
   let alarms: AlarmEngine;
   // As the hub does: the runbook engine listens first, then the alarm engine that raises what it follows.
   const startBoth = async () => {
-    engine = new RunbookEngine({ config, records, events, clock, log: silentLogger, sinks: [sink] });
+    engine = new RunbookEngine({ config, records, events, clock, log: silentLogger, sinks: [sink, ...(options.sinks ?? [])], metrics });
     alarms = new AlarmEngine({ config, records, events, clock, log: silentLogger });
     await engine.start();
     await alarms.start();
@@ -77,7 +81,7 @@ export async function runbookRig(options: RunbookRigOptions) {
   await startBoth();
 
   const rig = {
-    config, clock, events, changes, sent,
+    config, clock, events, changes, sent, metrics,
     get engine() { return engine; },
     get alarms() { return alarms; },
     get records() { return records; },
@@ -126,4 +130,45 @@ export type RunbookRig = Awaited<ReturnType<typeof runbookRig>>;
 export function shiftedClock(startAt: number): Clock {
   const offset = startAt - Date.now();
   return { ...systemClock, now: () => Date.now() + offset };
+}
+
+// ---- for the scenario tests of the shipped runbooks (runbook-fire, -weather, -building) ----
+
+export const HOUR = 60 * MIN;
+export const DAY = 24 * HOUR;
+
+/** Lets the recording sink receive what was sent: delivery is asynchronous. */
+export const flush = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** ms epoch as local time in the building's zone, "2026-11-26T22:44" (with seconds, and milliseconds, when not zero). */
+export function localIso(at: number): string {
+  const t = DateTime.fromMillis(at, { zone: ZONE });
+  return t.toFormat(t.millisecond ? "yyyy-MM-dd'T'HH:mm:ss.SSS" : t.second ? "yyyy-MM-dd'T'HH:mm:ss" : "yyyy-MM-dd'T'HH:mm");
+}
+
+/** The keys of an incident's steps with this status, in runbook order. */
+export function stepsIn(incident: Incident, status: import('../../gateway/runbooks/types.ts').StepStatus): string[] {
+  return incident.steps.filter((s) => s.status === status).map((s) => s.key);
+}
+
+/** Each step's deadline as local time, for the steps that have one. */
+export function deadlines(incident: Incident): Record<string, string> {
+  return Object.fromEntries(incident.steps.filter((s) => s.dueAt !== undefined).map((s) => [s.key, localIso(s.dueAt!)]));
+}
+
+/** An incident's escalations as [step, local time, level, roles told]. */
+export function escalationsOf(incident: Incident): Array<[string, string, number, string[]]> {
+  return incident.escalations.map((e) => [e.stepKey, localIso(e.at), e.level, e.to]);
+}
+
+/** What the recording sink received for one reason, as [step, roles, names of the people told]. */
+export function sentFor(sent: OutgoingNotification[], reason: import('../../gateway/runbooks/types.ts').NotificationRecord['reason']): Array<[string | undefined, string[], string[]]> {
+  return sent.filter((m) => m.notification.reason === reason).map((m) => [m.notification.stepKey, m.notification.roles, m.notification.recipients.map((r) => r.name)]);
+}
+
+/** Moves the rig's fake time to this local time (e.g. "2026-11-28T11:00"), firing due timers. */
+export function advanceTo(rig: RunbookRig, iso: string): void {
+  const ms = local(iso) - rig.clock.now();
+  if (ms < 0) throw new Error(`${iso} is before the rig's time ${localIso(rig.clock.now())}`);
+  rig.advance(ms);
 }

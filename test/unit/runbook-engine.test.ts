@@ -225,6 +225,30 @@ describe('manual starts and closing', () => {
   });
 });
 
+describe('notifications', () => {
+  it('a delivery that keeps failing is retried, then shown on the incident as failed and counted', async () => {
+    const attempts: number[] = [];
+    const flaky = { name: 'webhook', retries: 2, retryDelayMs: 1000, deliver: async () => { attempts.push(Date.now()); throw new Error('HTTP 502: gateway down'); } };
+    rig = await runbookRig({ at: '2026-11-26T10:00', runbooks: { 'theft.yaml': THEFT }, sinks: [flaky] });
+    const incident = rig.engine.startRunbook('test-theft', actors.operator, { fields: { place: 'B1' } });
+    const settle = () => new Promise((r) => setTimeout(r, 20));
+    await settle();
+    expect(rig.engine.get(incident.id)!.notifications[0]!.deliveries).toEqual([
+      { sink: 'log', status: 'delivered', attempts: 1, deliveredAt: incident.openedAt },
+      { sink: 'webhook', status: 'pending', attempts: 1, lastError: 'HTTP 502: gateway down' },
+    ]);
+    rig.advance(1000);
+    await settle();
+    rig.advance(2000);
+    await settle();
+    expect(attempts).toHaveLength(3);
+    const stored = rig.engine.get(incident.id)!;
+    expect(stored.notifications[0]!.deliveries[1]).toMatchObject({ status: 'failed', attempts: 3, lastError: 'HTTP 502: gateway down' });
+    expect(stored.timeline.at(-1)).toMatchObject({ what: `notification ${incident.id}-1 via webhook failed after 3 attempts` });
+    expect((await rig.metrics.registry.getSingleMetric('bohub_notification_failures_total')!.get()).values).toEqual([expect.objectContaining({ value: 1, labels: { sink: 'webhook' } })]);
+  });
+});
+
 describe('holidays', () => {
   it('the notices open by themselves seven days before the first day of 春节, once', async () => {
     rig = await leakRig('2027-01-29T08:00'); // 8 days before 2027-02-06
