@@ -97,11 +97,11 @@ export class Hub {
     const base = { config, events: this.events, clock: this.clock, log: this.log, metrics: this.metrics };
     this.plugins.push(new TelemetryWriter({ store: this.telemetry!, events: this.events, clock: this.clock, log: this.log, metrics: this.metrics }));
     // Before any signal source connects, so retained messages replayed at connect are recognised.
-    // The runbook engine listens before the alarm engine, so a signal's state is known
-    // when its alarm arrives (listeners run in the order they were added).
-    this.parts.runbooks = new RunbookEngine({ config, records: this.records!, events: this.events, clock: this.clock, log: this.log.child({ module: 'runbooks' }), metrics: this.metrics });
     this.parts.alarms = new AlarmEngine({ config, records: this.records!, events: this.events, clock: this.clock, log: this.log });
-    this.plugins.push(this.parts.runbooks, this.parts.alarms);
+    // After the alarm engine, so the alarm path never waits for an incident; also before
+    // the signal sources, so a fire alarm standing at start opens its incident.
+    this.parts.runbooks = new RunbookEngine({ config, records: this.records!, events: this.events, clock: this.clock, log: this.log.child({ module: 'runbooks' }), metrics: this.metrics });
+    this.plugins.push(this.parts.alarms, this.parts.runbooks);
 
     const broker = building.broker;
     let brokerUrl = () => (broker.mode === 'external' ? broker.url : '');

@@ -51,6 +51,8 @@ export class RunbookEngine implements Plugin, IncidentService {
   private readonly index: BuildingIndex;
   private readonly active = new Map<number, Incident>();
   private signalStates = new Map<string, string>();
+  /** Safety signals whose alarm is active and calls people out (not shelved, no maintenance window). */
+  private readonly alarmActive = new Set<string>();
   private outbox?: IncidentOutbox;
   private wakeTimer?: Timer;
   private holidayTimer?: Timer;
@@ -170,22 +172,23 @@ export class RunbookEngine implements Plugin, IncidentService {
 
   /**
    * A signal changed. Incidents it belongs to follow its state (power back on, all
-   * clear). Weather signals raise no alarm, so their change opens or joins incidents
-   * here; safety signals do that through their alarm (onAlarm), which has already
-   * rejected replays and splashes (on-delays, chatter).
+   * clear). A weather signal raises no alarm, so its change opens or joins incidents
+   * here. A safety signal does so only while its alarm is active: the alarm engine
+   * has already rejected replays and splashes (on-delays, chatter), and this
+   * listener runs after it, so the alarm path never waits for an incident.
    */
   private onSignal(s: SignalState): void {
     const prev = this.signalStates.get(s.signal);
     if (prev === s.state) return; // a retained replay or a repeat: nothing changed
     const now = this.options.clock.now();
     this.signalStates.set(s.signal, s.state);
-    this.store().saveSignalState(s.signal, s.state, now);
     const alarmed = s.kind in ALARM_OF_SIGNAL_KIND;
+    // Weather has no alarm to recognise a replay after a restart: its last state is kept.
+    if (!alarmed) this.store().saveSignalState(s.signal, s.state, now);
     for (const incident of [...this.active.values()]) {
       const member = incident.signals.find((m) => m.signal === s.signal);
       const rb = this.options.config.runbooks.get(incident.runbook);
-      if (!member || !rb) continue;
-      if (!alarmed && levelRank(rb, s.state) >= 0) continue; // joins below, with its level
+      if (!member || !rb || levelRank(rb, s.state) >= 0) continue; // a trigger state joins below, with its level
       member.state = s.state;
       member.lastAt = now;
       incident.timeline.push({ at: now, by: `signal:${s.signal}`, what: `${s.signal} is ${s.state}` });
@@ -193,31 +196,38 @@ export class RunbookEngine implements Plugin, IncidentService {
       if (rb.stabiliseWhen === 'quiet' && incident.state === 'open' && incident.signals.every((m) => this.index.isQuiet(m.signal, m.state))) this.markStabilised(incident, 'system', 'every signal is back to normal');
       this.commit(incident, 'step', `signal:${s.signal}`, 'incident.signal', { signal: s.signal, state: s.state });
     }
-    if (!alarmed) this.trigger(s.signal, s.kind, s.state, now);
+    if (!alarmed || this.alarmActive.has(s.signal)) this.trigger(s.signal, s.kind, s.state, now);
   }
 
-  /** A safety alarm raised (or raised again): its runbooks open or join an incident at once. */
+  /**
+   * A safety alarm changed. Raised (or raised again) with its signal's state already
+   * known (a leak after its on-delay), its runbooks open or join an incident now;
+   * otherwise the signal's own change, which follows at once, does it (onSignal).
+   */
   private onAlarm(change: AlarmChange): void {
     const { alarm } = change;
+    const kind = (Object.keys(ALARM_OF_SIGNAL_KIND) as SignalKind[]).find((k) => ALARM_OF_SIGNAL_KIND[k as keyof typeof ALARM_OF_SIGNAL_KIND] === alarm.kind);
+    if (!kind) return;
     // Shelved or in a maintenance window: recorded by the alarm engine, nobody is called out.
-    if ((change.change !== 'raised' && change.change !== 'reactivated') || !alarm.active || !change.notify) return;
-    const kind = (Object.keys(ALARM_OF_SIGNAL_KIND) as Array<keyof typeof ALARM_OF_SIGNAL_KIND>).find((k) => ALARM_OF_SIGNAL_KIND[k] === alarm.kind);
-    if (kind) this.trigger(alarm.source, kind, this.signalStates.get(alarm.source), this.options.clock.now());
+    const calling = alarm.active && change.notify;
+    const was = this.alarmActive.has(alarm.source);
+    if (calling) this.alarmActive.add(alarm.source);
+    else this.alarmActive.delete(alarm.source);
+    const state = this.signalStates.get(alarm.source);
+    if (calling && !was && state !== undefined) this.trigger(alarm.source, kind, state, this.options.clock.now());
   }
 
   /** Opens an incident for every runbook the signal's state triggers, or joins the open one with its key. */
-  private trigger(signal: string, kind: SignalKind, state: string | undefined, now: number): void {
+  private trigger(signal: string, kind: SignalKind, state: string, now: number): void {
     for (const rb of this.options.config.runbooks.values()) {
       const t = rb.trigger;
       if (t.type !== 'signal' || t.kind !== kind || (t.signals && !t.signals.includes(signal))) continue;
-      // An alarm always means a trigger state; its exact state is known unless the signal was never seen.
-      const level = state ?? t.states[0]!;
-      if (!t.states.includes(level)) continue;
-      const event: SignalState = { signal, kind, state: level, sourceTime: now, retained: false };
+      if (!t.states.includes(state)) continue;
+      const event: SignalState = { signal, kind, state, sourceTime: now, retained: false };
       const key = incidentKey(rb, this.index.towerOf(signal), signal);
       const open = this.openWithKey(key);
       if (open) this.join(open, rb, event, now);
-      else this.open(rb, key, `signal:${signal}`, { tower: this.index.towerOf(signal), signal: event, units: this.index.unitsOf(signal), level });
+      else this.open(rb, key, `signal:${signal}`, { tower: this.index.towerOf(signal), signal: event, units: this.index.unitsOf(signal), level: state });
     }
   }
 

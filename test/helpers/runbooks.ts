@@ -67,16 +67,16 @@ export async function runbookRig(options: RunbookRigOptions) {
   const metrics = new Metrics();
   let engine: RunbookEngine;
   let alarms: AlarmEngine;
-  // As the hub does: the runbook engine listens first, then the alarm engine that raises what it follows.
+  // As the hub does: the alarm engine listens first, then the runbook engine that follows its alarms.
   const startBoth = async () => {
-    engine = new RunbookEngine({ config, records, events, clock, log: silentLogger, sinks: [sink, ...(options.sinks ?? [])], metrics });
     alarms = new AlarmEngine({ config, records, events, clock, log: silentLogger });
-    await engine.start();
+    engine = new RunbookEngine({ config, records, events, clock, log: silentLogger, sinks: [sink, ...(options.sinks ?? [])], metrics });
     await alarms.start();
+    await engine.start();
   };
   const stopBoth = async () => {
-    await alarms.stop();
     await engine.stop();
+    await alarms.stop();
   };
   await startBoth();
 

@@ -103,6 +103,51 @@ describe('triggers and deduplication', () => {
   });
 });
 
+const POWER = `
+id: test-power
+title: ${bi('power')}
+handbook: test
+priority: 2
+trigger: { type: signal, kind: power-feeder, states: ['off'] }
+steps:${step('cause')}
+`;
+
+describe('safety signals open incidents through their alarm', () => {
+  it('a feeder on backup raises the power-loss alarm but opens nothing until it is off', async () => {
+    rig = await runbookRig({ at: '2026-11-26T10:00', runbooks: { 'power.yaml': POWER } });
+    rig.signal('PF-A-1', 'on-backup');
+    expect(rig.alarms.list('active').map((a) => a.condition)).toEqual(['power-loss:PF-A-1']);
+    expect(rig.engine.list()).toEqual([]);
+    rig.signal('PF-A-1', 'off');
+    expect(rig.only()).toMatchObject({ key: 'test-power:A', signals: [{ signal: 'PF-A-1', state: 'off' }] });
+  });
+
+  it('a leak during the leak system\'s maintenance window is recorded as an alarm but calls nobody out', async () => {
+    rig = await runbookRig({
+      at: '2026-11-26T10:00',
+      runbooks: { 'leak.yaml': LEAK },
+      mutate: (raw) => (raw.alarms = { leak: { onDelaySeconds: 0, offDelaySeconds: 0 }, maintenanceWindows: [{ id: 'riser-work', system: 'leak', from: '2026-11-26T09:00:00+08:00', to: '2026-11-26T12:00:00+08:00', reason: 'riser valves replaced' }] }),
+    });
+    rig.signal('LK-A-R04', 'wet');
+    expect(rig.alarms.list('active')).toHaveLength(1);
+    expect(rig.engine.list()).toEqual([]);
+  });
+
+  it('a leak splash shorter than the on-delay opens nothing; a leak that stays wet opens its incident when the alarm rises', async () => {
+    rig = await runbookRig({ at: '2026-11-26T10:00', runbooks: { 'leak.yaml': LEAK } }); // the default 5 s on-delay
+    rig.signal('LK-A-R04', 'wet');
+    rig.advance(2_000);
+    rig.signal('LK-A-R04', 'dry');
+    rig.advance(60_000);
+    expect(rig.engine.list()).toEqual([]);
+    rig.signal('LK-A-R04', 'wet');
+    rig.advance(4_999);
+    expect(rig.engine.list()).toEqual([]);
+    rig.advance(1);
+    expect(rig.only().openedAt).toBe(local('2026-11-26T10:01:07'));
+  });
+});
+
 describe('deadlines and escalation', () => {
   it('a step due 15 minutes after the start escalates at 15 minutes, then every 5 minutes until done', async () => {
     rig = await leakRig('2026-11-26T10:00');
