@@ -61,12 +61,42 @@ export class WorkingCalendar {
     return day.set({ hour: h, minute: m }).toMillis();
   }
 
-  /** The first day of each run of consecutive holiday dates with this name, as local midnight ms. */
-  holidayStarts(name: string): Array<{ date: string; at: number }> {
-    const dates = this.calendar.holidays.filter((h) => h.name === name).map((h) => h.date).sort();
-    return dates
-      .filter((d) => !dates.includes(DateTime.fromISO(d, { zone: this.timeZone }).minus({ days: 1 }).toISODate()!))
-      .map((date) => ({ date, at: DateTime.fromISO(date, { zone: this.timeZone }).toMillis() }));
+  /**
+   * Each run of consecutive holiday dates with this name: its first day, local
+   * midnight when it begins, and local midnight after its last day.
+   */
+  holidayRuns(name: string): Array<{ date: string; at: number; endAt: number }> {
+    const dates = new Set(this.calendar.holidays.filter((h) => h.name === name).map((h) => h.date));
+    const day = (d: string) => DateTime.fromISO(d, { zone: this.timeZone });
+    return [...dates].sort()
+      .filter((d) => !dates.has(day(d).minus({ days: 1 }).toISODate()!))
+      .map((date) => {
+        let last = day(date);
+        while (dates.has(last.plus({ days: 1 }).toISODate()!)) last = last.plus({ days: 1 });
+        return { date, at: day(date).toMillis(), endAt: last.plus({ days: 1 }).toMillis() };
+      });
+  }
+
+  /** Local midnight `days` days before `at` (DST-safe, unlike subtracting 24 h). */
+  daysBefore(at: number, days: number): number {
+    return this.local(at).minus({ days }).toMillis();
+  }
+
+  /** The next local midnight after `at`. */
+  nextMidnight(at: number): number {
+    return this.local(at).startOf('day').plus({ days: 1 }).toMillis();
+  }
+
+  /** The next moment working time begins or ends (an office shift's start or end on a working day). */
+  nextChange(at: number): number | undefined {
+    const shifts = this.calendar.shifts.office.flatMap((s) => [s.start, s.end]);
+    for (let d = 0, day = this.local(at).startOf('day'); d < 60; d++, day = day.plus({ days: 1 })) {
+      if (!this.isWorkingDay(day.plus({ hours: 12 }).toMillis())) continue;
+      const times = shifts.map((hm) => day.set({ hour: Number(hm.slice(0, 2)), minute: Number(hm.slice(3)) }).toMillis()).filter((t) => t > at).sort((a, b) => a - b);
+      // Back-to-back shifts (12:00-12:00) do not change anything; the first real change wins.
+      for (const t of times) if (this.isWorkingTime(t) !== this.isWorkingTime(at)) return t;
+    }
+    return undefined;
   }
 
   /** The local time, for messages. */

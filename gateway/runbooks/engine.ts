@@ -1,6 +1,6 @@
 import type { Clock, Timer } from '../clock.ts';
 import type { LoadedConfig } from '../config/load.ts';
-import { ALARM_OF_SIGNAL_KIND, type AlarmChange } from '../alarms/types.ts';
+import type { AlarmChange } from '../alarms/types.ts';
 import type { EventBus, SignalState } from '../events.ts';
 import type { SignalKind } from '../signals/states.ts';
 import type { Logger } from '../log.ts';
@@ -14,7 +14,9 @@ import type { Metrics } from '../metrics.ts';
 import { IncidentRepository } from './repository.ts';
 import type { Runbook } from './schema.ts';
 import { BuildingIndex } from './building-index.ts';
-import { addSteps, advance, completeStep, dueEscalations, levelRank, nextRound, nextWake, takeDownLobby, type Progress, type StepContext } from './steps.ts';
+import { addSteps, advance, completeStep, endRepeats, levelRank, nextRound, takeDownLobby, type Progress, type StepContext } from './steps.ts';
+import { SignalWatch } from './signal-watch.ts';
+import { applyTime, wakeAt } from './timers.ts';
 import { notificationText } from './texts.ts';
 import { checkManualStart, holidaysDue, incidentKey, runbookSummary } from './triggers.ts';
 import { IncidentError, type Actor, type Incident, type IncidentChangeKind, type IncidentService, type IncidentState, type IncidentStep, type LobbyMessage, type NotificationRecord, type RunbookSummary, type StartInput, type StepInput } from './types.ts';
@@ -39,8 +41,6 @@ export interface RunbookEngineOptions {
 }
 
 const OWNER = 'runbooks';
-/** Holiday runbooks are checked this often (and at start). */
-const HOLIDAY_CHECK_MS = 3_600_000;
 /** Node timers overflow past 2^31-1 ms; a later wake is re-armed on the way. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -50,9 +50,7 @@ export class RunbookEngine implements Plugin, IncidentService {
   private readonly calendar: WorkingCalendar;
   private readonly index: BuildingIndex;
   private readonly active = new Map<number, Incident>();
-  private signalStates = new Map<string, string>();
-  /** Safety signals whose alarm is active and calls people out (not shelved, no maintenance window). */
-  private readonly alarmActive = new Set<string>();
+  private watch?: SignalWatch;
   private outbox?: IncidentOutbox;
   private wakeTimer?: Timer;
   private holidayTimer?: Timer;
@@ -67,7 +65,7 @@ export class RunbookEngine implements Plugin, IncidentService {
   async start(): Promise<void> {
     const { records, events, clock, log, config } = this.options;
     this.repo = new IncidentRepository(records.db);
-    this.signalStates = this.repo.loadSignalStates();
+    this.watch = new SignalWatch(this.repo);
     const b = config.building;
     this.outbox = new IncidentOutbox({ site: b.site.id, duty: b.duty, calendar: this.calendar, clock, log, sinks: this.options.sinks ?? buildSinks(b, log), onDelivery: (u) => this.onDelivery(u) });
     for (const incident of this.repo.loadActive()) {
@@ -79,7 +77,6 @@ export class RunbookEngine implements Plugin, IncidentService {
     events.on(OWNER, 'signal.state', (s) => this.onSignal(s));
     events.on(OWNER, 'alarm.changed', (c) => this.onAlarm(c));
     this.checkHolidays();
-    this.holidayTimer = clock.setInterval(() => this.checkHolidays(), HOLIDAY_CHECK_MS);
     this.processDue();
   }
 
@@ -172,19 +169,13 @@ export class RunbookEngine implements Plugin, IncidentService {
 
   /**
    * A signal changed. Incidents it belongs to follow its state (power back on, all
-   * clear). A weather signal raises no alarm, so its change opens or joins incidents
-   * here. A safety signal does so only while its alarm is active: the alarm engine
-   * has already rejected replays and splashes (on-delays, chatter), and this
-   * listener runs after it, so the alarm path never waits for an incident.
+   * clear); a change into a trigger state opens or joins incidents (SignalWatch says
+   * when). This listener runs after the alarm engine's: the alarm path never waits.
    */
   private onSignal(s: SignalState): void {
-    const prev = this.signalStates.get(s.signal);
-    if (prev === s.state) return; // a retained replay or a repeat: nothing changed
     const now = this.options.clock.now();
-    this.signalStates.set(s.signal, s.state);
-    const alarmed = s.kind in ALARM_OF_SIGNAL_KIND;
-    // Weather has no alarm to recognise a replay after a restart: its last state is kept.
-    if (!alarmed) this.store().saveSignalState(s.signal, s.state, now);
+    const { changed, triggers } = this.watch!.signal(s, now);
+    if (!changed) return;
     for (const incident of [...this.active.values()]) {
       const member = incident.signals.find((m) => m.signal === s.signal);
       const rb = this.options.config.runbooks.get(incident.runbook);
@@ -196,25 +187,12 @@ export class RunbookEngine implements Plugin, IncidentService {
       if (rb.stabiliseWhen === 'quiet' && incident.state === 'open' && incident.signals.every((m) => this.index.isQuiet(m.signal, m.state))) this.markStabilised(incident, 'system', 'every signal is back to normal');
       this.commit(incident, 'step', `signal:${s.signal}`, 'incident.signal', { signal: s.signal, state: s.state });
     }
-    if (!alarmed || this.alarmActive.has(s.signal)) this.trigger(s.signal, s.kind, s.state, now);
+    if (triggers) this.trigger(s.signal, s.kind, s.state, now);
   }
 
-  /**
-   * A safety alarm changed. Raised (or raised again) with its signal's state already
-   * known (a leak after its on-delay), its runbooks open or join an incident now;
-   * otherwise the signal's own change, which follows at once, does it (onSignal).
-   */
   private onAlarm(change: AlarmChange): void {
-    const { alarm } = change;
-    const kind = (Object.keys(ALARM_OF_SIGNAL_KIND) as SignalKind[]).find((k) => ALARM_OF_SIGNAL_KIND[k as keyof typeof ALARM_OF_SIGNAL_KIND] === alarm.kind);
-    if (!kind) return;
-    // Shelved or in a maintenance window: recorded by the alarm engine, nobody is called out.
-    const calling = alarm.active && change.notify;
-    const was = this.alarmActive.has(alarm.source);
-    if (calling) this.alarmActive.add(alarm.source);
-    else this.alarmActive.delete(alarm.source);
-    const state = this.signalStates.get(alarm.source);
-    if (calling && !was && state !== undefined) this.trigger(alarm.source, kind, state, this.options.clock.now());
+    const t = this.watch!.alarm(change);
+    if (t) this.trigger(t.signal, t.kind, t.state, this.options.clock.now());
   }
 
   /** Opens an incident for every runbook the signal's state triggers, or joins the open one with its key. */
@@ -231,20 +209,26 @@ export class RunbookEngine implements Plugin, IncidentService {
     }
   }
 
+  /** Opens the holiday notices that are due, now and at every local midnight (when they fall due). */
   private checkHolidays(): void {
-    for (const h of holidaysDue(this.options.config.runbooks.values(), this.calendar, this.options.clock.now()))
-      if (!this.store().keyUsed(h.key)) this.open(h.rb, h.key, 'system', { fields: { holiday: h.name, date: h.date }, units: [] });
+    if (!this.running) return;
+    const now = this.options.clock.now();
+    for (const h of holidaysDue(this.options.config.runbooks.values(), this.calendar, now))
+      if (!this.store().keyUsed(h.key)) this.open(h.rb, h.key, 'system', { fields: { holiday: h.name, date: h.date }, units: [], expiresAt: h.endAt });
+    this.holidayTimer?.cancel();
+    this.holidayTimer = this.options.clock.setTimeout(() => this.checkHolidays(), Math.min(this.calendar.nextMidnight(now) - now, MAX_TIMER_MS));
   }
 
   // ---- the incident's life --------------------------------------------------------
 
-  private open(rb: Runbook, key: string, openedBy: string, init: { tower?: string; signal?: SignalState; fields?: Record<string, string>; units: string[]; level?: string; note?: string; actor?: string }): Incident {
+  private open(rb: Runbook, key: string, openedBy: string, init: { tower?: string; signal?: SignalState; fields?: Record<string, string>; units: string[]; level?: string; note?: string; actor?: string; expiresAt?: number }): Incident {
     const now = this.options.clock.now();
     const draft: Omit<Incident, 'id'> = {
       runbook: rb.id, title: rb.title, handbook: rb.handbook, priority: rb.priority, state: 'open',
       variant: this.calendar.variantAt(now), key, openedAt: now, openedBy,
       ...(init.tower ? { tower: init.tower } : {}),
       ...(init.level !== undefined ? { level: init.level } : {}),
+      ...(init.expiresAt !== undefined ? { expiresAt: init.expiresAt } : {}),
       signals: init.signal ? [{ signal: init.signal.signal, state: init.signal.state, firstAt: now, lastAt: now }] : [],
       fields: init.fields ?? {}, units: init.units, contacts: this.index.contactsOf(init.units, this.calendar.variantAt(now)),
       steps: [], escalations: [], notifications: [], lobby: [],
@@ -252,6 +236,7 @@ export class RunbookEngine implements Plugin, IncidentService {
       updatedAt: now,
     };
     const incident = this.store().insert(draft);
+    this.supersede(incident, now);
     this.active.set(incident.id, incident);
     this.options.metrics?.incidentsOpened.inc({ runbook: rb.id });
     const ctx = this.context(incident);
@@ -271,16 +256,21 @@ export class RunbookEngine implements Plugin, IncidentService {
     if (member) Object.assign(member, { state: s.state, lastAt: now });
     else incident.signals.push({ signal: s.signal, state: s.state, firstAt: now, lastAt: now });
     if (levelRank(rb, s.state) > levelRank(rb, incident.level)) incident.level = s.state;
-    if (incident.state === 'stabilised') {
-      incident.state = 'open';
-      incident.stabilisedAt = undefined;
-      incident.timeline.push({ at: now, by: `signal:${s.signal}`, what: 're-opened' });
-    }
     incident.timeline.push({ at: now, by: `signal:${s.signal}`, what: `${s.signal} ${member ? 'is' : 'joined as'} ${s.state}` });
     const ctx = this.context(incident);
     addSteps(incident, ctx);
     this.settle(incident, ctx, now);
     this.commit(incident, 'joined', `signal:${s.signal}`, 'incident.join', { signal: s.signal, state: s.state, level: incident.level });
+  }
+
+  /** A stabilised incident with the same key stops speaking on the lobby screens: "power restored" is wrong once it is lost again. */
+  private supersede(next: Incident, now: number): void {
+    for (const old of [...this.active.values()]) {
+      if (old.key !== next.key || old.state !== 'stabilised') continue;
+      for (const m of old.lobby) if (m.until === undefined) m.until = now;
+      old.timeline.push({ at: now, by: 'system', what: `superseded by incident ${next.id}` });
+      this.commit(old, 'step', 'system', 'incident.superseded', { by: next.id });
+    }
   }
 
   private markStabilised(incident: Incident, by: string, note: string): void {
@@ -290,6 +280,7 @@ export class RunbookEngine implements Plugin, IncidentService {
     incident.stabilisedAt = now;
     takeDownLobby(incident, ctx, (rule) => rule === 'stabilised', now);
     incident.timeline.push({ at: now, by, what: 'stabilised', detail: note });
+    for (const step of endRepeats(incident, ctx)) incident.timeline.push({ at: now, by: 'system', what: `ended ${step.key}` });
     this.settle(incident, ctx, now);
   }
 
@@ -300,7 +291,10 @@ export class RunbookEngine implements Plugin, IncidentService {
       const def = ctx.runbook.steps.find((d) => d.id === step.stepId)!;
       this.notify(incident, 'step', [step.role, ...def.notify], notificationText.step(incident, step, this.calendar), step.key);
     }
-    for (const step of progress.skipped) incident.timeline.push({ at: now, by: 'system', what: `skipped ${step.key}` });
+    for (const step of progress.skipped) {
+      incident.timeline.push({ at: now, by: 'system', what: `skipped ${step.key}` });
+      for (const m of incident.lobby) if (m.stepKey === step.key && m.until === undefined) m.until = now;
+    }
     this.afterDone(incident, ctx, progress.done, now);
   }
 
@@ -315,21 +309,27 @@ export class RunbookEngine implements Plugin, IncidentService {
   }
 
   /** Escalates every overdue step, then sleeps until the next deadline. */
+  /** Applies what time has brought (escalations, working time, expiry), then sleeps until the next such moment. */
   private processDue(): void {
     if (!this.running) return;
     const now = this.options.clock.now();
     for (const incident of [...this.active.values()]) {
       const ctx = this.context(incident);
-      const due = dueEscalations(incident, ctx, now);
-      if (!due.length) continue;
-      this.options.metrics?.incidentEscalations.inc({ runbook: incident.runbook }, due.length);
-      for (const e of due) {
+      const { escalations, variant, expired } = applyTime(incident, ctx, this.calendar, now);
+      if (!escalations.length && !variant && !expired) continue;
+      if (variant) {
+        incident.timeline.push({ at: now, by: 'system', what: `${variant} time began` });
+        this.settle(incident, ctx, now);
+      }
+      if (expired) incident.timeline.push({ at: now, by: 'system', what: `${expired} lobby message(s) expired` });
+      if (escalations.length) this.options.metrics?.incidentEscalations.inc({ runbook: incident.runbook }, escalations.length);
+      for (const e of escalations) {
         incident.escalations.push(e);
         const step = incident.steps.find((s) => s.key === e.stepKey)!;
         incident.timeline.push({ at: now, by: 'system', what: `escalated ${e.stepKey} to ${e.to.join(', ')} (level ${e.level})` });
         this.notify(incident, 'escalation', e.to, notificationText.escalation(incident, step, e.lateByMs), e.stepKey);
       }
-      this.commit(incident, 'escalated', 'system', 'incident.escalate', { steps: due.map((e) => e.stepKey) });
+      this.commit(incident, escalations.length ? 'escalated' : 'step', 'system', 'incident.time', { escalated: escalations.map((e) => e.stepKey), variant, expired });
     }
     this.schedule();
   }
@@ -337,14 +337,11 @@ export class RunbookEngine implements Plugin, IncidentService {
   private schedule(): void {
     if (!this.running) return;
     this.wakeTimer?.cancel();
-    let next: number | undefined;
-    for (const incident of this.active.values()) {
-      const t = nextWake(incident);
-      if (t !== undefined) next = Math.min(next ?? Infinity, t);
-    }
-    if (next === undefined) return;
-    const delay = Math.min(Math.max(0, next - this.options.clock.now()), MAX_TIMER_MS);
-    this.wakeTimer = this.options.clock.setTimeout(() => this.processDue(), delay);
+    const now = this.options.clock.now();
+    let next = Infinity;
+    for (const incident of this.active.values()) next = Math.min(next, wakeAt(incident, this.context(incident), this.calendar, now) ?? Infinity);
+    if (next === Infinity) return;
+    this.wakeTimer = this.options.clock.setTimeout(() => this.processDue(), Math.min(Math.max(0, next - now), MAX_TIMER_MS));
   }
 
   // ---- storing, announcing, notifying ------------------------------------------------
@@ -384,8 +381,9 @@ export class RunbookEngine implements Plugin, IncidentService {
     return { runbook, calendar: this.calendar, roleName: (r) => this.index.roleName(r), place: this.index.placeOf(incident), displaysFor: (screens, tower) => this.index.displaysFor(screens, tower) };
   }
 
+  /** The open incident with this key; a stabilised one takes no new alarms (a real fire after a false alarm is a new incident). */
   private openWithKey(key: string): Incident | undefined {
-    for (const incident of this.active.values()) if (incident.key === key) return incident;
+    for (const incident of this.active.values()) if (incident.key === key && incident.state === 'open') return incident;
     return undefined;
   }
 

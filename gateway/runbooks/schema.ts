@@ -54,15 +54,25 @@ const completion = z.discriminatedUnion('by', [
   z.object({ by: z.literal('calls') }),
 ]);
 
-/** Shown on the lobby screens while the step is active or done, until `until`. */
+const untilRule = z.string().regex(/^(closed|stabilised|expired|step:[A-Za-z0-9][A-Za-z0-9_.-]*)$/, "'closed', 'stabilised', 'expired' or 'step:<step id>'");
+
+/**
+ * Shown on the lobby screens from the moment the step becomes active, until `until`.
+ * `{{<step id>}}` in the text is replaced by the value that step recorded (the
+ * cause of a power loss, 第九节 五).
+ */
 const lobbyEffect = z.object({
   text: bilingual,
   /** 1 is the highest; emergencies outrank all planned content (第七节 二). */
   priority: z.number().int().min(1).max(9),
   /** 'tower': the displays of the incident's tower (every display when it has none). */
   screens: z.enum(['tower', 'all']).default('tower'),
-  /** 'closed', 'stabilised', or 'step:<id>' (taken down when that step is completed). */
-  until: z.string().regex(/^(closed|stabilised|step:[A-Za-z0-9][A-Za-z0-9_.-]*)$/, "'closed', 'stabilised' or 'step:<step id>'").default('closed'),
+  /**
+   * When it comes down: 'closed', 'stabilised', 'expired' (the end of what triggered
+   * it, e.g. the last day of a holiday), or 'step:<id>' (that step is completed); a
+   * list comes down at the first of them.
+   */
+  until: z.union([untilRule, z.array(untilRule).min(1)]).default('closed').transform((u) => (Array.isArray(u) ? u : [u])),
 });
 
 export const runbookStep = z.object({
@@ -82,6 +92,8 @@ export const runbookStep = z.object({
    * "@stabilised" (once the incident is stabilised).
    */
   after: z.array(z.string().min(1)).default([]),
+  /** "<step id>=<value>" conditions that make the step pointless: it is skipped once one holds (staff sent to the refuge floor no longer man the phones). */
+  unless: z.array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*=.+$/, '"<step id>=<value>"')).default([]),
   deadline: deadline.optional(),
   complete: completion.default({ by: 'role' }),
   /** When the deadline passes: who is told, and how often again while it stays open. */
@@ -89,8 +101,12 @@ export const runbookStep = z.object({
   /** Roles told when the step becomes active. */
   notify: z.array(id).default([]),
   lobby: lobbyEffect.optional(),
-  /** A recurring step (weekly follow-up visits): once done, the next round opens, due `every` after the last due time. */
-  repeat: z.object({ every: duration }).optional(),
+  /**
+   * A recurring step (daily weather relays, weekly follow-up visits): once done, the
+   * next round opens, due `every` after it was done, until the incident is closed
+   * (or stabilised: a relay ends with the all clear).
+   */
+  repeat: z.object({ every: duration, until: z.enum(['closed', 'stabilised']).default('closed') }).optional(),
 });
 
 const manualField = z.object({ id, label: bilingual, required: z.boolean().default(false) });
@@ -127,6 +143,12 @@ export const runbookSchema = z
     startRoles: z.array(z.enum(ROLES)).default(['operator', 'supervisor', 'admin']),
     /** 'quiet': stabilised by itself once every signal of the incident is back to its quiet state. */
     stabiliseWhen: z.enum(['manual', 'quiet']).default('manual'),
+    /**
+     * 'at-open': the working or non-working steps are chosen when the incident opens
+     * (a fire). 'follows-time': a long incident (a storm through the night) also gets
+     * the other variant's steps when working time begins or ends.
+     */
+    variant: z.enum(['at-open', 'follows-time']).default('at-open'),
     steps: z.array(runbookStep).min(1),
   })
   .superRefine((rb, ctx) => {
@@ -144,8 +166,13 @@ export const runbookSchema = z
       const from = s.deadline?.from;
       if (from && !(SPECIAL_FROM as readonly string[]).includes(from) && !ids.has(from))
         ctx.addIssue({ code: 'custom', path: ['steps', i, 'deadline', 'from'], message: `unknown step "${from}" (or start, activated, stabilised)` });
-      const until = s.lobby?.until;
-      if (until?.startsWith('step:') && !ids.has(until.slice(5))) ctx.addIssue({ code: 'custom', path: ['steps', i, 'lobby', 'until'], message: `unknown step "${until.slice(5)}"` });
+      for (const until of s.lobby?.until ?? [])
+        if (until.startsWith('step:') && !ids.has(until.slice(5))) ctx.addIssue({ code: 'custom', path: ['steps', i, 'lobby', 'until'], message: `unknown step "${until.slice(5)}"` });
+      for (const ref of placeholders(s.lobby ? `${s.lobby.text.zh} ${s.lobby.text.en}` : ''))
+        if (!ids.has(ref)) ctx.addIssue({ code: 'custom', path: ['steps', i, 'lobby', 'text'], message: `{{${ref}}} names no step` });
+      s.unless.forEach((u, j) => {
+        if (!ids.has(u.split('=')[0]!)) ctx.addIssue({ code: 'custom', path: ['steps', i, 'unless', j], message: `unknown step "${u.split('=')[0]}"` });
+      });
       if (s.complete.by === 'value' && s.complete.type === 'choice' && !s.complete.choices) ctx.addIssue({ code: 'custom', path: ['steps', i, 'complete', 'choices'], message: 'a choice needs its choices' });
       if (s.complete.by === 'signal' && rb.trigger.type !== 'signal') ctx.addIssue({ code: 'custom', path: ['steps', i, 'complete'], message: 'only a signal-triggered runbook has signals to complete a step' });
     });
@@ -157,6 +184,11 @@ export type Runbook = z.infer<typeof runbookSchema>;
 export type RunbookStep = Runbook['steps'][number];
 export type RunbookTrigger = Runbook['trigger'];
 export type StepCompletion = RunbookStep['complete'];
+
+/** The step ids named as `{{<step id>}}` in a text. */
+export function placeholders(text: string): string[] {
+  return [...text.matchAll(/\{\{([^}]+)\}\}/g)].map((m) => m[1]!);
+}
 
 /** The steps a step waits for: its `after` steps and the step its deadline counts from. */
 export function dependsOn(step: RunbookStep): string[] {

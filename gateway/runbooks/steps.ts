@@ -89,6 +89,13 @@ export function advance(incident: Incident, ctx: StepContext, now: number): Prog
       progress.activated.push(step);
     }
     for (const step of incident.steps) {
+      if (step.status === 'active' && cancelled(incident, definition(ctx, step))) {
+        step.status = 'skipped';
+        step.nextEscalationAt = undefined;
+        progress.skipped.push(step);
+        changed = true;
+        continue;
+      }
       if (step.status === 'active' && step.completeBy === 'signal' && signalsReached(incident, definition(ctx, step))) {
         markDone(step, `signal:${incident.signals.map((s) => s.signal).join(',')}`, now);
         progress.done.push(step);
@@ -101,8 +108,20 @@ export function advance(incident: Incident, ctx: StepContext, now: number): Prog
 
 type Readiness = 'ready' | 'wait' | 'skip';
 
+const latestOf = (incident: Incident, id: string) => incident.steps.filter((s) => s.stepId === id).at(-1);
+
+/** An `unless` condition holds: the step has become pointless. */
+function cancelled(incident: Incident, def: RunbookStep): boolean {
+  return def.unless.some((cond) => {
+    const [id, wanted] = cond.split('=') as [string, string];
+    const dep = latestOf(incident, id);
+    return dep?.status === 'done' && String(dep.value) === wanted;
+  });
+}
+
 function readiness(incident: Incident, def: RunbookStep): Readiness {
-  const latest = (id: string) => incident.steps.filter((s) => s.stepId === id).at(-1);
+  if (cancelled(incident, def)) return 'skip';
+  const latest = (id: string) => latestOf(incident, id);
   for (const cond of def.after) {
     if (cond === '@stabilised') {
       if (incident.state === 'open') return 'wait';
@@ -134,7 +153,10 @@ function activate(incident: Incident, step: IncidentStep, ctx: StepContext, now:
     step.nextEscalationAt = due;
   }
   if (def.lobby) {
-    incident.lobby.push({ incidentId: incident.id, stepKey: step.key, screens: ctx.displaysFor(def.lobby.screens, incident.tower), priority: def.lobby.priority, text: def.lobby.text, since: now });
+    // {{find-cause}}: the value that step recorded (第九节 五: the screens explain the cause).
+    const fill = (text: string) => text.replace(/\{\{([^}]+)\}\}/g, (_, id: string) => String(latestOf(incident, id)?.value ?? '…'));
+    const text = { zh: fill(def.lobby.text.zh), en: fill(def.lobby.text.en) };
+    incident.lobby.push({ incidentId: incident.id, stepKey: step.key, screens: ctx.displaysFor(def.lobby.screens, incident.tower), priority: def.lobby.priority, text, since: now });
   }
 }
 
@@ -208,14 +230,15 @@ function checkedValue(c: Extract<RunbookStep['complete'], { by: 'value' }>, valu
   return text;
 }
 
-/** The next round of a recurring step, due `every` after the last round's due time (or its completion). */
+/** The next round of a recurring step, due `every` after the last round was done. */
 export function nextRound(incident: Incident, step: IncidentStep, ctx: StepContext, now: number): IncidentStep | undefined {
   const def = definition(ctx, step);
-  if (!def.repeat || incident.state === 'closed') return undefined;
+  if (!def.repeat || incident.state === 'closed' || (def.repeat.until === 'stabilised' && incident.state !== 'open')) return undefined;
   const next = newStep(def, step.round + 1, ctx);
   next.status = 'active';
   next.activatedAt = now;
-  next.dueAt = (step.dueAt ?? step.doneAt ?? now) + def.repeat.every;
+  // "At least once a day" (第九节 二.1) counts from the last relay, not from when it was due.
+  next.dueAt = (step.doneAt ?? now) + def.repeat.every;
   next.nextEscalationAt = next.dueAt;
   incident.steps.push(next);
   return next;
@@ -245,17 +268,29 @@ export function nextWake(incident: Incident): number | undefined {
   return next;
 }
 
-/** Takes down the lobby messages whose `until` matches ('closed', 'stabilised' or 'step:<id>'). */
+/** Takes down the lobby messages one of whose `until` rules matches ('closed', 'stabilised', 'expired' or 'step:<id>'). */
 export function takeDownLobby(incident: Incident, ctx: StepContext, until: (rule: string) => boolean, now: number): number {
   let n = 0;
   for (const m of incident.lobby) {
     if (m.until !== undefined) continue;
     const step = incident.steps.find((s) => s.key === m.stepKey);
-    const rule = step ? (definition(ctx, step).lobby?.until ?? 'closed') : 'closed';
-    if (until(rule)) {
+    const rules = step ? (definition(ctx, step).lobby?.until ?? ['closed']) : ['closed'];
+    if (rules.some(until)) {
       m.until = now;
       n++;
     }
   }
   return n;
+}
+
+/** At stabilisation, the open rounds of steps that repeat only until then (the weather relay) end. */
+export function endRepeats(incident: Incident, ctx: StepContext): IncidentStep[] {
+  const ended: IncidentStep[] = [];
+  for (const step of incident.steps) {
+    if (step.status !== 'active' || definition(ctx, step).repeat?.until !== 'stabilised') continue;
+    step.status = 'skipped';
+    step.nextEscalationAt = undefined;
+    ended.push(step);
+  }
+  return ended;
 }

@@ -27,13 +27,13 @@ export function checkManualStart(rb: Runbook, by: Actor, input: StartInput, inde
 }
 
 /** The holiday notices due now: from `daysBefore` days before a holiday's first day until it begins. */
-export function holidaysDue(runbooks: Iterable<Runbook>, calendar: WorkingCalendar, now: number): Array<{ rb: Runbook; key: string; name: string; date: string }> {
-  const due: Array<{ rb: Runbook; key: string; name: string; date: string }> = [];
+export function holidaysDue(runbooks: Iterable<Runbook>, calendar: WorkingCalendar, now: number): Array<{ rb: Runbook; key: string; name: string; date: string; endAt: number }> {
+  const due: Array<{ rb: Runbook; key: string; name: string; date: string; endAt: number }> = [];
   for (const rb of runbooks) {
     if (rb.trigger.type !== 'holiday') continue;
     for (const name of rb.trigger.names)
-      for (const h of calendar.holidayStarts(name))
-        if (now >= h.at - rb.trigger.daysBefore * 86_400_000 && now < h.at) due.push({ rb, key: `${rb.id}:${h.date}`, name, date: h.date });
+      for (const h of calendar.holidayRuns(name))
+        if (now >= calendar.daysBefore(h.at, rb.trigger.daysBefore) && now < h.at) due.push({ rb, key: `${rb.id}:${h.date}`, name, date: h.date, endAt: h.endAt });
   }
   return due;
 }

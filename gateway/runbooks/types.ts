@@ -141,6 +141,8 @@ export interface Incident {
   stabilisedAt?: number;
   closedAt?: number;
   closedBy?: string;
+  /** When what triggered it ends (the day after a holiday): lobby messages `until: expired` come down then. */
+  expiresAt?: number;
   /** The trigger state that reached furthest (typhoon "4"); steps with `when.states` follow it. */
   level?: string;
   /** Every signal that opened or joined it, with its current state. */

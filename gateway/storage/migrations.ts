@@ -188,8 +188,9 @@ export const MIGRATIONS: readonly Migration[] = [
         updated_at  INTEGER NOT NULL,
         record_json TEXT    NOT NULL
       );
-      -- One incident per key until it is closed: a fire in B-12F and B-14F is one incident.
-      CREATE UNIQUE INDEX incidents_open_key ON incidents (dedupe_key) WHERE state <> 'closed';
+      -- One open incident per key: a fire in B-12F and B-14F is one incident. Once it is
+      -- stabilised, a new alarm there is a new incident (a real fire after a false alarm).
+      CREATE UNIQUE INDEX incidents_open_key ON incidents (dedupe_key) WHERE state = 'open';
       CREATE INDEX incidents_key ON incidents (dedupe_key);
       CREATE INDEX incidents_state_opened ON incidents (state, opened_at);
       -- The last state the runbook engine saw per signal, so only a change into a

@@ -88,6 +88,25 @@ describe('power-loss, 第九节 五.2', () => {
     expect(rig.engine.lobbyMessages()).toEqual([]);
   });
 
+  // Power lost again before the incident is closed re-opens it, but the screens keep
+  // saying power is back and the restoration step stays done.
+  it('第九节 五.2(6): power lost again after it was restored opens a new incident, and the old notice that power is back comes down', async () => {
+    rig = await runbookRig({ at: WORKING });
+    rig.signal('PF-A-1', 'off');
+    const first = rig.only();
+    rig.advance(10 * MIN);
+    rig.signal('PF-A-1', 'on');
+    expect(rig.engine.get(first.id)!.state).toBe('stabilised');
+    expect(rig.engine.lobbyMessages()).toHaveLength(1);
+    rig.advance(10 * MIN);
+    rig.signal('PF-A-1', 'off');
+    const second = rig.engine.list().find((i) => i.state === 'open')!;
+    expect(second.id).not.toBe(first.id);
+    expect(rig.engine.lobbyMessages()).toEqual([]);
+    expect(stepsIn(second, 'active')).toContain('power-restored');
+    expect(rig.engine.get(first.id)!.timeline.at(-1)).toMatchObject({ what: `superseded by incident ${second.id}` });
+  });
+
   // 五.2(6) "恢复供电后客户中心及时在液晶显示屏上发布信息,向业户解释停电原因": the
   // screens explain the cause. The shipped text only says a cause was found.
   it('第九节 五.2(6): the notice on the screens explains the cause M&E found', async () => {

@@ -106,7 +106,8 @@ describe('the demo runbooks', () => {
     expect(entrances.when).toEqual({ time: 'non-working' });
     expect(entrances.complete).toMatchObject({ by: 'value', type: 'number', min: 4 });
     expect(step('fire-alarm', 'broadcast')).toMatchObject({ when: { time: 'non-working' }, notify: ['area-supervisor'] });
-    expect(step('fire-alarm', 'assess').lobby).toMatchObject({ priority: 1, screens: 'tower', until: 'stabilised' });
+    expect(step('fire-alarm', 'assess').lobby).toMatchObject({ priority: 1, screens: 'tower', until: ['stabilised', 'step:correction'] });
+    expect(step('fire-alarm', 'phones').unless).toEqual(['assess=uncontrollable']);
     expect(step('fire-alarm', 'tally').after).toEqual(['@stabilised']);
   });
 
@@ -120,20 +121,22 @@ describe('the demo runbooks', () => {
   it('flooding after hours: calls to the unit, the director decides to unlock when nobody answered, weekly visits', () => {
     expect(step('flooding', 'call-contacts').complete).toEqual({ by: 'calls' });
     expect(step('flooding', 'unlock')).toMatchObject({ role: 'director', after: ['call-contacts=no-answer'] });
-    expect(step('flooding', 'follow-up')).toMatchObject({ when: { time: 'non-working' }, repeat: { every: 7 * DAY } });
+    expect(step('flooding', 'follow-up')).toMatchObject({ when: { time: 'non-working' }, repeat: { every: 7 * DAY, until: 'closed' } });
     expect(step('flooding', 'on-site').when).toEqual({ time: 'working' });
   });
 
   it('weather and holidays: level-dependent steps and lobby messages', () => {
     expect(step('typhoon', 'prepare').when?.states).toEqual(['1', '2']);
     expect(step('typhoon', 'phones')).toMatchObject({ when: { states: ['3', '4', '5'] }, complete: { min: 2 } });
-    expect(step('typhoon', 'lobby-weather')).toMatchObject({ when: { states: ['4', '5'] }, lobby: { screens: 'all', until: 'stabilised' } });
-    expect(step('typhoon', 'relay').repeat).toEqual({ every: DAY });
+    expect(step('typhoon', 'lobby-weather')).toMatchObject({ when: { states: ['4', '5'] }, lobby: { screens: 'all', until: ['stabilised'] } });
+    expect(step('typhoon', 'relay').repeat).toEqual({ every: DAY, until: 'stabilised' });
+    expect([runbook('typhoon').variant, runbook('rainstorm').variant]).toEqual(['follows-time', 'follows-time']);
     expect(step('rainstorm', 'phones').when).toEqual({ time: 'working', states: ['red', 'black'] });
     expect(runbook('holiday-notices').trigger).toEqual({ type: 'holiday', names: ['劳动节', '国庆节', '春节'], daysBefore: 7 });
-    expect(step('holiday-notices', 'lobby-notice').lobby).toMatchObject({ priority: 5, screens: 'all', until: 'closed' });
+    expect(step('holiday-notices', 'lobby-notice').lobby).toMatchObject({ priority: 5, screens: 'all', until: ['expired'] });
     expect(step('power-loss', 'power-restored').complete).toEqual({ by: 'signal', states: ['on'] });
-    expect(step('power-loss', 'lobby-cause')).toMatchObject({ after: ['power-restored'], lobby: { until: 'closed' } });
+    expect(step('power-loss', 'lobby-cause')).toMatchObject({ after: ['power-restored'], lobby: { until: ['closed'] } });
+    expect(step('power-loss', 'lobby-cause').lobby!.text.zh).toContain('{{find-cause}}');
   });
 });
 

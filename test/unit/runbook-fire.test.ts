@@ -47,7 +47,7 @@ describe('fire-alarm, 第九节 一.1', () => {
     const [a, b] = ['A', 'B'].map((t) => rig.engine.list().find((i) => i.tower === t)!);
     rig.engine.completeStep(a!.id, 'assess', actors.operator, { value: 'uncontrollable' });
     rig.engine.completeStep(b!.id, 'assess', actors.operator, { value: 'controllable' });
-    expect([stepsIn(fresh(a!.id), 'active'), stepsIn(fresh(a!.id), 'skipped')]).toEqual([['phones', 'refuge'], ['correction', 'explain']]);
+    expect([stepsIn(fresh(a!.id), 'active'), stepsIn(fresh(a!.id), 'skipped')]).toEqual([['refuge'], ['phones', 'correction', 'explain']]);
     expect([stepsIn(fresh(b!.id), 'active'), stepsIn(fresh(b!.id), 'skipped')]).toEqual([['phones'], ['refuge', 'correction', 'explain']]);
   });
 
@@ -221,6 +221,24 @@ describe('fire-alarm false alarm, 第九节 一.3', () => {
     rig.advance(MIN);
     rig.engine.completeStep(incident.id, 'correction', actors.operator, {});
     expect(rig.engine.lobbyMessages()).toEqual([]);
+  });
+
+  // The tower's incident stays joinable until it is closed, so a real fire after a
+  // stabilised false alarm joins it: it re-opens, but the notice (taken down at the
+  // stabilisation) and the assessment (done: false-alarm) do not come back.
+  it('第九节 一.1, 一.3: a new alarm in the tower after a stabilised false alarm opens a new incident, with the evacuation notice and a new assessment', async () => {
+    const incident = await falseAlarmAt2241();
+    rig.engine.completeStep(incident.id, 'correction', actors.operator, {});
+    rig.engine.stabilise(incident.id, actors.supervisor, 'false alarm; zone reset');
+    expect(rig.engine.lobbyMessages()).toEqual([]);
+    advanceTo(rig, '2026-11-26T23:30');
+    rig.signal('FZ-A-03', 'alarm');
+    expect(fresh(incident.id).state).toBe('stabilised');
+    const next = rig.engine.list().find((i) => i.state === 'open')!;
+    expect(next.id).not.toBe(incident.id);
+    expect(next).toMatchObject({ key: 'fire-alarm:A', signals: [{ signal: 'FZ-A-03', state: 'alarm' }] });
+    expect(rig.engine.lobbyMessages().map((m) => [m.incidentId, m.screens])).toEqual([[next.id, ['A-lobby', 'A-lifts']]]);
+    expect(stepsIn(next, 'active')).toContain('assess');
   });
 
   it('第九节 一.1(2), 一.3: after a restart in the middle of a night fire, the steps, timeline and escalations are kept and arrive still escalates at 23:10', async () => {

@@ -109,6 +109,22 @@ describe('typhoon, 第九节 二', () => {
     expect(sentFor(rig.sent, 'step').filter(([step]) => step === 'all-clear').map(([, roles]) => roles)).toEqual([['fire-control', 'csc-duty']]);
   });
 
+  // The site's incident stays joinable until it is closed: a signal hoisted again
+  // after the all clear re-opens it, but the weather message, taken down at the
+  // all clear, is not put back because its step is already there.
+  it('第九节 二.1(3): signal 4 hoisted again after an all clear opens a new incident and puts the weather back on the screens', async () => {
+    rig = await runbookRig({ at: WORKING });
+    rig.signal('WX-TYPHOON', '4');
+    advanceTo(rig, '2026-11-27T09:00');
+    rig.signal('WX-TYPHOON', 'none');
+    advanceTo(rig, '2026-11-28T10:00');
+    rig.signal('WX-TYPHOON', '4');
+    const open = rig.engine.list().filter((i) => i.state === 'open');
+    expect(open).toHaveLength(1);
+    expect(rig.engine.list()).toHaveLength(2); // the first waits, stabilised, for its report
+    expect(rig.engine.lobbyMessages().map((m) => [m.incidentId, m.stepKey, m.screens])).toEqual([[open[0]!.id, 'lobby-weather', ALL_SCREENS]]);
+  });
+
   // 二.1 "每天至少通报客户服务中心一次": the relay is for while the signal is up. After
   // the all clear (二.4) there is nothing left to relay.
   it('第九节 二.1, 二.4: after the all clear the daily relay is no longer due and escalates to nobody', async () => {
