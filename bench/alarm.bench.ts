@@ -13,6 +13,7 @@ import type { AlarmChange } from '../gateway/alarms/types.ts';
 import { DEMO_PASSWORDS } from '../gateway/auth/passwords.ts';
 import { systemClock } from '../gateway/clock.ts';
 import { loadConfig } from '../gateway/config/load.ts';
+import { RunbookEngine } from '../gateway/runbooks/engine.ts';
 import { EmbeddedBroker } from '../gateway/broker/embedded.ts';
 import { MqttSignals } from '../gateway/drivers/mqtt/signals.ts';
 import { buildApp } from '../gateway/http/app.ts';
@@ -40,6 +41,9 @@ hub.services.records = records;
 const engine = new AlarmEngine({ config, records, events: hub.services.events, clock: systemClock, log: silentLogger });
 await engine.start();
 hub.services.alarms = engine;
+// The runbook engine follows every alarm into an incident, after the alarm engine, as in the hub.
+const runbooks = new RunbookEngine({ config, records, events: hub.services.events, clock: systemClock, log: silentLogger });
+await runbooks.start();
 const signals = new MqttSignals({ config, url: () => broker.url(), events: hub.services.events, clock: systemClock, log: silentLogger, metrics: hub.services.metrics });
 await signals.start();
 const app = await buildApp(hub.services);
@@ -120,6 +124,7 @@ try {
   await panel.endAsync(true);
   await app.close();
   await signals.stop();
+  await runbooks.stop();
   await engine.stop();
   records.close();
   await broker.stop();

@@ -182,8 +182,11 @@ export class RunbookEngine implements Plugin, IncidentService {
       if (!member || !rb || levelRank(rb, s.state) >= 0) continue; // a trigger state joins below, with its level
       member.state = s.state;
       member.lastAt = now;
-      incident.timeline.push({ at: now, by: `signal:${s.signal}`, what: `${s.signal} is ${s.state}` });
+      // The current state is on the member; the timeline records only what it brings
+      // about, so a flapping detector cannot bloat the record.
+      const before = incident.timeline.length;
       this.settle(incident, this.context(incident), now);
+      if (incident.timeline.length > before || incident.steps.some((x) => x.doneAt === now)) incident.timeline.splice(before, 0, { at: now, by: `signal:${s.signal}`, what: `${s.signal} is ${s.state}` });
       if (rb.stabiliseWhen === 'quiet' && incident.state === 'open' && incident.signals.every((m) => this.index.isQuiet(m.signal, m.state))) this.markStabilised(incident, 'system', 'every signal is back to normal');
       this.commit(incident, 'step', `signal:${s.signal}`, 'incident.signal', { signal: s.signal, state: s.state });
     }
@@ -255,8 +258,9 @@ export class RunbookEngine implements Plugin, IncidentService {
     const member = incident.signals.find((m) => m.signal === s.signal);
     if (member) Object.assign(member, { state: s.state, lastAt: now });
     else incident.signals.push({ signal: s.signal, state: s.state, firstAt: now, lastAt: now });
-    if (levelRank(rb, s.state) > levelRank(rb, incident.level)) incident.level = s.state;
-    incident.timeline.push({ at: now, by: `signal:${s.signal}`, what: `${s.signal} ${member ? 'is' : 'joined as'} ${s.state}` });
+    const rises = levelRank(rb, s.state) > levelRank(rb, incident.level);
+    if (rises) incident.level = s.state;
+    if (!member || rises) incident.timeline.push({ at: now, by: `signal:${s.signal}`, what: `${s.signal} ${member ? 'is' : 'joined as'} ${s.state}` });
     const ctx = this.context(incident);
     addSteps(incident, ctx);
     this.settle(incident, ctx, now);
