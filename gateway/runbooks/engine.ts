@@ -14,7 +14,7 @@ import type { Metrics } from '../metrics.ts';
 import { IncidentRepository } from './repository.ts';
 import type { Runbook } from './schema.ts';
 import { BuildingIndex } from './building-index.ts';
-import { addSteps, advance, completeStep, endRepeats, levelRank, nextRound, takeDownLobby, type Progress, type StepContext } from './steps.ts';
+import { addSteps, advance, closeIncident, newIncident, completeStep, endRepeats, fingerprint, levelRank, nextRound, takeDownLobby, type Progress, type StepContext } from './steps.ts';
 import { SignalWatch } from './signal-watch.ts';
 import { applyTime, wakeAt } from './timers.ts';
 import { notificationText } from './texts.ts';
@@ -55,6 +55,12 @@ export class RunbookEngine implements Plugin, IncidentService {
   private wakeTimer?: Timer;
   private holidayTimer?: Timer;
   private running = false;
+  /**
+   * Incidents whose only change is a member signal's current state (a detector
+   * flapping during a fire): written with their next change or at stop, so the alarm
+   * path's event loop is not held by a disk sync per flap.
+   */
+  private readonly unsaved = new Set<number>();
 
   constructor(private readonly options: RunbookEngineOptions) {
     const b = options.config.building;
@@ -82,6 +88,11 @@ export class RunbookEngine implements Plugin, IncidentService {
 
   async stop(): Promise<void> {
     this.running = false;
+    for (const id of this.unsaved) {
+      const incident = this.active.get(id);
+      if (incident) this.store().update(incident);
+    }
+    this.unsaved.clear();
     this.options.events.removeOwner(OWNER);
     this.wakeTimer?.cancel();
     this.holidayTimer?.cancel();
@@ -147,22 +158,12 @@ export class RunbookEngine implements Plugin, IncidentService {
     const incident = this.mustGet(id);
     if (incident.state === 'closed') throw new IncidentError('BOHUB_INCIDENT_STATE', `incident ${id} is already closed`, 409);
     if (!summary.trim()) throw new IncidentError('BOHUB_BAD_REQUEST', 'summary: the written summary is required to close (handbook 第九节 一)', 400);
-    const now = this.options.clock.now();
-    const ctx = this.context(incident);
-    incident.state = 'closed';
-    incident.closedAt = now;
-    incident.closedBy = by.username;
-    incident.report = { summary, by: by.username, at: now };
-    takeDownLobby(incident, ctx, () => true, now);
-    const open = incident.steps.filter((s) => s.status === 'active' || s.status === 'waiting').map((s) => s.key);
-    incident.timeline.push({ at: now, by: by.username, what: 'closed', ...(open.length ? { detail: `not done at close: ${open.join(', ')}` } : {}) });
-    return this.commit(incident, 'closed', by.username, 'incident.close', { summary, notDone: open });
+    const notDone = closeIncident(incident, this.context(incident), by.username, summary, this.options.clock.now());
+    return this.commit(incident, 'closed', by.username, 'incident.close', { summary, notDone });
   }
 
   lobbyMessages(): LobbyMessage[] {
-    const out: LobbyMessage[] = [];
-    for (const incident of this.active.values()) for (const m of incident.lobby) if (m.until === undefined) out.push(m);
-    return out.sort((a, b) => a.priority - b.priority || b.since - a.since);
+    return [...this.active.values()].flatMap((i) => i.lobby.filter((m) => m.until === undefined)).sort((a, b) => a.priority - b.priority || b.since - a.since);
   }
 
   // ---- signals and holidays ----------------------------------------------------
@@ -184,10 +185,14 @@ export class RunbookEngine implements Plugin, IncidentService {
       member.lastAt = now;
       // The current state is on the member; the timeline records only what it brings
       // about, so a flapping detector cannot bloat the record.
-      const before = incident.timeline.length;
+      const [before, mark] = [fingerprint(incident), incident.timeline.length];
       this.settle(incident, this.context(incident), now);
-      if (incident.timeline.length > before || incident.steps.some((x) => x.doneAt === now)) incident.timeline.splice(before, 0, { at: now, by: `signal:${s.signal}`, what: `${s.signal} is ${s.state}` });
       if (rb.stabiliseWhen === 'quiet' && incident.state === 'open' && incident.signals.every((m) => this.index.isQuiet(m.signal, m.state))) this.markStabilised(incident, 'system', 'every signal is back to normal');
+      if (fingerprint(incident) === before) {
+        this.unsaved.add(incident.id);
+        continue;
+      }
+      incident.timeline.splice(mark, 0, { at: now, by: `signal:${s.signal}`, what: `${s.signal} is ${s.state}` });
       this.commit(incident, 'step', `signal:${s.signal}`, 'incident.signal', { signal: s.signal, state: s.state });
     }
     if (triggers) this.trigger(s.signal, s.kind, s.state, now);
@@ -226,18 +231,8 @@ export class RunbookEngine implements Plugin, IncidentService {
 
   private open(rb: Runbook, key: string, openedBy: string, init: { tower?: string; signal?: SignalState; fields?: Record<string, string>; units: string[]; level?: string; note?: string; actor?: string; expiresAt?: number }): Incident {
     const now = this.options.clock.now();
-    const draft: Omit<Incident, 'id'> = {
-      runbook: rb.id, title: rb.title, handbook: rb.handbook, priority: rb.priority, state: 'open',
-      variant: this.calendar.variantAt(now), key, openedAt: now, openedBy,
-      ...(init.tower ? { tower: init.tower } : {}),
-      ...(init.level !== undefined ? { level: init.level } : {}),
-      ...(init.expiresAt !== undefined ? { expiresAt: init.expiresAt } : {}),
-      signals: init.signal ? [{ signal: init.signal.signal, state: init.signal.state, firstAt: now, lastAt: now }] : [],
-      fields: init.fields ?? {}, units: init.units, contacts: this.index.contactsOf(init.units, this.calendar.variantAt(now)),
-      steps: [], escalations: [], notifications: [], lobby: [],
-      timeline: [{ at: now, by: openedBy, what: `opened (${this.calendar.variantAt(now)} time)`, ...(init.note ? { detail: init.note } : {}) }],
-      updatedAt: now,
-    };
+    const variant = this.calendar.variantAt(now);
+    const draft = newIncident(rb, key, openedBy, { ...init, variant, contacts: this.index.contactsOf(init.units, variant) }, now);
     const incident = this.store().insert(draft);
     this.supersede(incident, now);
     this.active.set(incident.id, incident);
@@ -262,8 +257,10 @@ export class RunbookEngine implements Plugin, IncidentService {
     if (rises) incident.level = s.state;
     if (!member || rises) incident.timeline.push({ at: now, by: `signal:${s.signal}`, what: `${s.signal} ${member ? 'is' : 'joined as'} ${s.state}` });
     const ctx = this.context(incident);
+    const before = fingerprint(incident);
     addSteps(incident, ctx);
     this.settle(incident, ctx, now);
+    if (member && !rises && fingerprint(incident) === before) return void this.unsaved.add(incident.id);
     this.commit(incident, 'joined', `signal:${s.signal}`, 'incident.join', { signal: s.signal, state: s.state, level: incident.level });
   }
 
@@ -312,7 +309,6 @@ export class RunbookEngine implements Plugin, IncidentService {
     if (done.length) this.settle(incident, ctx, now);
   }
 
-  /** Escalates every overdue step, then sleeps until the next deadline. */
   /** Applies what time has brought (escalations, working time, expiry), then sleeps until the next such moment. */
   private processDue(): void {
     if (!this.running) return;
@@ -355,6 +351,7 @@ export class RunbookEngine implements Plugin, IncidentService {
     const { records, events, clock } = this.options;
     const now = clock.now();
     incident.updatedAt = now;
+    this.unsaved.delete(incident.id);
     records.transaction(() => {
       this.store().update(incident);
       records.appendAudit({ actor, action, subject: `incident:${incident.id}`, after: { runbook: incident.runbook, state: incident.state, ...detail }, at: now });
@@ -402,4 +399,3 @@ export class RunbookEngine implements Plugin, IncidentService {
     return this.repo;
   }
 }
-

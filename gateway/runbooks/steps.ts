@@ -1,6 +1,7 @@
 import type { WorkingCalendar } from './calendar.ts';
 import type { Runbook, RunbookStep } from './schema.ts';
-import { IncidentError, type Actor, type Bilingual, type EscalationRecord, type Incident, type IncidentStep, type StepInput } from './types.ts';
+import { IncidentError, type Actor, type Bilingual, type EscalationRecord, type Incident, type IncidentStep, type StepInput, type TimeVariant, type UnitContact } from './types.ts';
+import type { SignalState } from '../events.ts';
 
 // The step rules of an incident, as pure functions of the incident, its runbook and
 // the time: which steps it has, when each becomes active, when it is due, what
@@ -293,4 +294,49 @@ export function endRepeats(incident: Incident, ctx: StepContext): IncidentStep[]
     ended.push(step);
   }
   return ended;
+}
+
+/** Closes the incident with its written summary; every lobby message comes down. Returns the steps not done. */
+export function closeIncident(incident: Incident, ctx: StepContext, by: string, summary: string, now: number): string[] {
+  incident.state = 'closed';
+  incident.closedAt = now;
+  incident.closedBy = by;
+  incident.report = { summary, by, at: now };
+  takeDownLobby(incident, ctx, () => true, now);
+  const notDone = incident.steps.filter((s) => s.status === 'active' || s.status === 'waiting').map((s) => s.key);
+  incident.timeline.push({ at: now, by, what: 'closed', ...(notDone.length ? { detail: `not done at close: ${notDone.join(', ')}` } : {}) });
+  return notDone;
+}
+
+/** What a pass of the rules can change: the timeline, the steps and their states, the state. */
+export function fingerprint(incident: Incident): string {
+  return `${incident.timeline.length}:${incident.steps.length}:${incident.state}:${incident.steps.filter((s) => s.status === 'done' || s.status === 'skipped').length}`;
+}
+
+export interface IncidentStart {
+  variant: TimeVariant;
+  contacts: UnitContact[];
+  units: string[];
+  tower?: string;
+  signal?: SignalState;
+  fields?: Record<string, string>;
+  level?: string;
+  expiresAt?: number;
+  note?: string;
+}
+
+/** A new incident of the runbook, before it has an id or steps. */
+export function newIncident(rb: Runbook, key: string, openedBy: string, init: IncidentStart, now: number): Omit<Incident, 'id'> {
+  return {
+    runbook: rb.id, title: rb.title, handbook: rb.handbook, priority: rb.priority, state: 'open',
+    variant: init.variant, key, openedAt: now, openedBy,
+    ...(init.tower ? { tower: init.tower } : {}),
+    ...(init.level !== undefined ? { level: init.level } : {}),
+    ...(init.expiresAt !== undefined ? { expiresAt: init.expiresAt } : {}),
+    signals: init.signal ? [{ signal: init.signal.signal, state: init.signal.state, firstAt: now, lastAt: now }] : [],
+    fields: init.fields ?? {}, units: init.units, contacts: init.contacts,
+    steps: [], escalations: [], notifications: [], lobby: [],
+    timeline: [{ at: now, by: openedBy, what: `opened (${init.variant} time)`, ...(init.note ? { detail: init.note } : {}) }],
+    updatedAt: now,
+  };
 }

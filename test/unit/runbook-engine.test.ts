@@ -148,6 +148,26 @@ describe('safety signals open incidents through their alarm', () => {
   });
 });
 
+describe('a flapping detector', () => {
+  it('updates its incident\'s signal state without growing the timeline or the audit log, and the state survives a restart', async () => {
+    rig = await runbookRig({ at: '2026-11-26T22:40' }); // the shipped fire-alarm runbook
+    rig.signal('FZ-A-05', 'alarm');
+    const incident = rig.only();
+    const timeline = rig.engine.get(incident.id)!.timeline.length;
+    const incidentAudit = () => rig.records.listAudit({}).filter((e) => e.subject === `incident:${incident.id}`).length;
+    const audit = incidentAudit();
+    for (let i = 0; i < 50; i++) {
+      rig.signal('FZ-A-05', 'normal');
+      rig.signal('FZ-A-05', 'alarm');
+    }
+    rig.signal('FZ-A-05', 'normal');
+    expect(rig.engine.get(incident.id)!.timeline).toHaveLength(timeline);
+    expect(incidentAudit()).toBe(audit);
+    await rig.restart();
+    expect(rig.engine.get(incident.id)!.signals).toMatchObject([{ signal: 'FZ-A-05', state: 'normal' }]);
+  });
+});
+
 describe('deadlines and escalation', () => {
   it('a step due 15 minutes after the start escalates at 15 minutes, then every 5 minutes until done', async () => {
     rig = await leakRig('2026-11-26T10:00');
