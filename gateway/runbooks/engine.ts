@@ -55,17 +55,12 @@ export class RunbookEngine implements Plugin, IncidentService {
   private wakeTimer?: Timer;
   private holidayTimer?: Timer;
   private running = false;
-  /**
-   * Incidents whose only change is a member signal's current state (a detector
-   * flapping during a fire): written with their next change or at stop, so the alarm
-   * path's event loop is not held by a disk sync per flap.
-   */
+  /** Incidents whose only change is a member signal's state (a flapping detector): written later, not with a disk sync per flap. */
   private readonly unsaved = new Set<number>();
 
   constructor(private readonly options: RunbookEngineOptions) {
-    const b = options.config.building;
-    this.calendar = new WorkingCalendar(b.calendar, b.site.timezone);
-    this.index = new BuildingIndex(b);
+    this.calendar = new WorkingCalendar(options.config.building.calendar, options.config.building.site.timezone);
+    this.index = new BuildingIndex(options.config.building);
   }
 
   async start(): Promise<void> {
@@ -77,6 +72,7 @@ export class RunbookEngine implements Plugin, IncidentService {
     for (const incident of this.repo.loadActive()) {
       this.active.set(incident.id, incident);
       this.outbox.resume(incident);
+      if (!config.runbooks.has(incident.runbook)) log.error({ incident: incident.id, runbook: incident.runbook }, 'incident follows a runbook that is no longer configured: listed, not timed');
     }
     this.running = true;
     this.outbox.flush();
@@ -177,7 +173,7 @@ export class RunbookEngine implements Plugin, IncidentService {
     const now = this.options.clock.now();
     const { changed, triggers } = this.watch!.signal(s, now);
     if (!changed) return;
-    for (const incident of [...this.active.values()]) {
+    for (const incident of this.followed()) {
       const member = incident.signals.find((m) => m.signal === s.signal);
       const rb = this.options.config.runbooks.get(incident.runbook);
       if (!member || !rb || levelRank(rb, s.state) >= 0) continue; // a trigger state joins below, with its level
@@ -242,9 +238,8 @@ export class RunbookEngine implements Plugin, IncidentService {
     const progress = advance(incident, ctx, now);
     for (const m of incident.lobby) m.incidentId = incident.id;
     // One notification at the start, to every role with an active step and those its steps name.
-    const roles = new Set<string>();
-    for (const s of progress.activated) for (const r of [s.role, ...(rb.steps.find((d) => d.id === s.stepId)?.notify ?? [])]) roles.add(r);
-    this.notify(incident, 'opened', [...roles], notificationText.opened(incident, this.index.placeOf(incident), now, this.calendar));
+    const roles = progress.activated.flatMap((s) => [s.role, ...(rb.steps.find((d) => d.id === s.stepId)?.notify ?? [])]);
+    this.notify(incident, 'opened', roles, notificationText.opened(incident, this.index.placeOf(incident), now, this.calendar));
     this.afterDone(incident, ctx, progress.done, now);
     return this.commit(incident, 'opened', init.actor ?? openedBy, 'incident.open', { runbook: rb.id, key, variant: incident.variant, fields: incident.fields });
   }
@@ -266,9 +261,8 @@ export class RunbookEngine implements Plugin, IncidentService {
 
   /** A stabilised incident with the same key stops speaking on the lobby screens: "power restored" is wrong once it is lost again. */
   private supersede(next: Incident, now: number): void {
-    for (const old of [...this.active.values()]) {
-      if (old.key !== next.key || old.state !== 'stabilised') continue;
-      for (const m of old.lobby) if (m.until === undefined) m.until = now;
+    for (const old of this.followed().filter((i) => i.key === next.key && i.state === 'stabilised')) {
+      takeDownLobby(old, this.context(old), () => true, now);
       old.timeline.push({ at: now, by: 'system', what: `superseded by incident ${next.id}` });
       this.commit(old, 'step', 'system', 'incident.superseded', { by: next.id });
     }
@@ -313,7 +307,7 @@ export class RunbookEngine implements Plugin, IncidentService {
   private processDue(): void {
     if (!this.running) return;
     const now = this.options.clock.now();
-    for (const incident of [...this.active.values()]) {
+    for (const incident of this.followed()) {
       const ctx = this.context(incident);
       const { escalations, variant, expired } = applyTime(incident, ctx, this.calendar, now);
       if (!escalations.length && !variant && !expired) continue;
@@ -339,7 +333,7 @@ export class RunbookEngine implements Plugin, IncidentService {
     this.wakeTimer?.cancel();
     const now = this.options.clock.now();
     let next = Infinity;
-    for (const incident of this.active.values()) next = Math.min(next, wakeAt(incident, this.context(incident), this.calendar, now) ?? Infinity);
+    for (const incident of this.followed()) next = Math.min(next, wakeAt(incident, this.context(incident), this.calendar, now) ?? Infinity);
     if (next === Infinity) return;
     this.wakeTimer = this.options.clock.setTimeout(() => this.processDue(), Math.min(Math.max(0, next - now), MAX_TIMER_MS));
   }
@@ -375,7 +369,10 @@ export class RunbookEngine implements Plugin, IncidentService {
   }
 
   // ---- small helpers ------------------------------------------------------------------
-
+  /** Active incidents whose runbook is still configured; one whose file was removed is listed but no longer timed. */
+  private followed(): Incident[] {
+    return [...this.active.values()].filter((i) => this.options.config.runbooks.has(i.runbook));
+  }
   private context(incident: Incident): StepContext {
     const runbook = this.options.config.runbooks.get(incident.runbook);
     if (!runbook) throw new IncidentError('BOHUB_RUNBOOK_NOT_FOUND', `incident ${incident.id} follows runbook "${incident.runbook}", which is no longer configured`, 409);
@@ -389,13 +386,14 @@ export class RunbookEngine implements Plugin, IncidentService {
   }
 
   private mustGet(id: number): Incident {
-    const incident = this.get(id);
-    if (!incident) throw new IncidentError('BOHUB_INCIDENT_NOT_FOUND', `no incident ${id}`, 404);
-    return incident;
+    return this.get(id) ?? throwError(new IncidentError('BOHUB_INCIDENT_NOT_FOUND', `no incident ${id}`, 404));
   }
 
   private store(): IncidentRepository {
-    if (!this.repo) throw new IncidentError('BOHUB_INCIDENT_STATE', 'the runbook engine is not running', 503);
-    return this.repo;
+    return this.repo ?? throwError(new IncidentError('BOHUB_INCIDENT_STATE', 'the runbook engine is not running', 503));
   }
+}
+
+function throwError(err: Error): never {
+  throw err;
 }

@@ -1,4 +1,10 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../gateway/config/load.ts';
+import { silentLogger } from '../../gateway/log.ts';
+import { RunbookEngine } from '../../gateway/runbooks/engine.ts';
+import { tempDir, writeConfig } from '../helpers/config.ts';
 import { IncidentError } from '../../gateway/runbooks/types.ts';
 import { actors, local, MIN, runbookRig, type RunbookRig } from '../helpers/runbooks.ts';
 
@@ -341,6 +347,23 @@ describe('restarts', () => {
     expect(rig.engine.get(incident.id)!.escalations).toHaveLength(1);
     rig.advance(1); // 10:20, the next escalation, from the stored time
     expect(rig.engine.get(incident.id)!.escalations.map((e) => e.at)).toEqual([local('2026-11-26T10:15'), local('2026-11-26T10:20')]);
+  });
+
+  it('an incident whose runbook file was removed is still listed after a restart, and its old deadlines raise nothing', async () => {
+    rig = await leakRig('2026-11-26T10:00');
+    rig.signal('LK-A-R04', 'wet');
+    const incident = rig.only();
+    await rig.stop();
+    const dir = join(tempDir(), 'runbooks');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'theft.yaml'), THEFT);
+    const config = loadConfig(writeConfig((raw) => (raw.runbooks = { dir })));
+    const engine = new RunbookEngine({ config, records: rig.records, events: rig.events, clock: rig.clock, log: silentLogger, sinks: [] });
+    await engine.start();
+    rig.clock.advance(60 * MIN);
+    expect(engine.list().map((i) => [i.id, i.escalations.length])).toEqual([[incident.id, 0]]);
+    expect(() => engine.completeStep(incident.id, 'look', actors.operator, {})).toThrow(/no longer configured/);
+    await engine.stop();
   });
 
   it('a deadline that passed while the hub was down escalates once at start, not once per missed interval', async () => {
