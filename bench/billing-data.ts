@@ -105,7 +105,7 @@ export function syntheticConfig(units = DEFAULT_UNITS, plan = anomalyPlan(units)
   const issues = crossCheck(parsed.data, demo.profiles);
   if (issues.length) throw new Error(`synthetic building fails the cross-checks: ${issues.slice(0, 5).map((i) => `${i.path}: ${i.message}`).join('; ')}`);
   if (parsed.data.site.timezone !== 'Asia/Shanghai') throw new Error(`expected the demo site in Asia/Shanghai, got ${parsed.data.site.timezone}`);
-  return { file: `${demoFile} (synthetic: ${units} units)`, building: parsed.data, profiles: demo.profiles, runbooks: new Map() };
+  return { file: `${demoFile} (synthetic: ${units} units)`, building: parsed.data, profiles: demo.profiles, runbooks: new Map(), contentTemplates: new Map() };
 }
 
 /** Which meters get which anomaly: fixed by the seed, a few of each, at realistic rates. */

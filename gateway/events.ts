@@ -65,6 +65,8 @@ export interface HubEvents {
   'alarm.changed': AlarmChange;
   /** Every change of every incident (gateway/runbooks), emitted at once: never coalesced or delayed. */
   'incident.changed': IncidentChange;
+  /** What some screens show has changed (gateway/display): the live layer pushes each its new content. */
+  'display.changed': { screens: string[]; reason: string; at: number };
 }
 
 type Listener<K extends keyof HubEvents> = (payload: HubEvents[K]) => void;

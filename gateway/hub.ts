@@ -21,6 +21,7 @@ import type { TelemetryStore } from './storage/types.ts';
 import { AlarmEngine } from './alarms/engine.ts';
 import { BillingPlugin } from './billing/plugin.ts';
 import { RunbookEngine } from './runbooks/engine.ts';
+import { DisplayEngine } from './display/engine.ts';
 import { ModbusMeterSimulator } from '../simulators/modbus-meters.ts';
 import { SignalPanelSimulator } from '../simulators/signal-panel.ts';
 import { OpcuaPowerSimulator } from '../simulators/opcua-power.ts';
@@ -55,7 +56,7 @@ export class Hub {
   private readonly failed = new Map<string, string>();
   private stopping?: Promise<void>;
   /** The plug-ins tests and the CLI reach into: simulators and the web server. */
-  readonly parts: { alarms?: AlarmEngine; runbooks?: RunbookEngine; billing?: BillingPlugin; modbusSim?: ModbusMeterSimulator; signalSim?: SignalPanelSimulator; opcuaSim?: OpcuaPowerSimulator; modbus?: ModbusDriver; http?: HttpServer; broker?: EmbeddedBroker } = {};
+  readonly parts: { alarms?: AlarmEngine; runbooks?: RunbookEngine; display?: DisplayEngine; billing?: BillingPlugin; modbusSim?: ModbusMeterSimulator; signalSim?: SignalPanelSimulator; opcuaSim?: OpcuaPowerSimulator; modbus?: ModbusDriver; http?: HttpServer; broker?: EmbeddedBroker } = {};
 
   constructor(private readonly options: HubOptions) {
     this.log = options.log ?? createLogger();
@@ -101,7 +102,10 @@ export class Hub {
     // After the alarm engine, so the alarm path never waits for an incident; also before
     // the signal sources, so a fire alarm standing at start opens its incident.
     this.parts.runbooks = new RunbookEngine({ config, records: this.records!, events: this.events, clock: this.clock, log: this.log.child({ module: 'runbooks' }), metrics: this.metrics });
-    this.plugins.push(this.parts.alarms, this.parts.runbooks);
+    // After the runbook engine, whose incidents' lobby messages override the screens.
+    const runbooks = this.parts.runbooks;
+    this.parts.display = new DisplayEngine({ config, records: this.records!, events: this.events, clock: this.clock, log: this.log.child({ module: 'display' }), incidents: () => runbooks });
+    this.plugins.push(this.parts.alarms, this.parts.runbooks, this.parts.display);
 
     const broker = building.broker;
     let brokerUrl = () => (broker.mode === 'external' ? broker.url : '');
@@ -157,7 +161,7 @@ export class Hub {
   services(): HubServices {
     return {
       config: this.options.config, events: this.events, clock: this.clock, log: this.log, metrics: this.metrics,
-      records: this.records!, telemetry: this.telemetry!, latest: this.latest, alarms: this.parts.alarms, incidents: this.parts.runbooks, billing: this.parts.billing?.service, health: () => this.health(),
+      records: this.records!, telemetry: this.telemetry!, latest: this.latest, alarms: this.parts.alarms, incidents: this.parts.runbooks, display: this.parts.display, billing: this.parts.billing?.service, health: () => this.health(),
     };
   }
 

@@ -9,6 +9,7 @@ import type { Metrics } from './metrics.ts';
 import type { ComponentHealth, HealthStatus } from './plugin.ts';
 import type { RecordStore, TelemetryStore } from './storage/types.ts';
 import type { IncidentService } from './runbooks/types.ts';
+import type { DisplayService } from './display/types.ts';
 
 export interface HealthReport {
   status: HealthStatus;
@@ -31,5 +32,7 @@ export interface HubServices {
   billing?: BillingService;
   /** The runbook engine (gateway/runbooks); absent until the hub wires it, and the incident API answers 503 meanwhile. */
   incidents?: IncidentService;
+  /** Lobby-screen content (gateway/display); absent until the hub wires it, and the display API answers 503 meanwhile. */
+  display?: DisplayService;
   health(): HealthReport;
 }

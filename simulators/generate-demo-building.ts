@@ -3,7 +3,7 @@
 // saves typing 136 units by hand. Run: npx tsx simulators/generate-demo-building.ts
 import { writeFileSync } from 'node:fs';
 import { stringify } from 'yaml';
-import { DEMO_PASSWORDS, demoSourcePassword, hashPassword } from '../gateway/auth/passwords.ts';
+import { DEMO_PASSWORDS, demoDisplayToken, demoSourcePassword, hashPassword } from '../gateway/auth/passwords.ts';
 
 const FLOORS = 12;
 const SURNAMES = ['王', '李', '张', '刘', '陈', '杨', '黄', '赵', '周', '吴', '徐', '孙', '马', '朱', '胡', '郭'];
@@ -195,12 +195,15 @@ const building = {
   towers,
   modbus: { buses, meters },
   signals,
-  displays: [
+  // Each screen logs in with its own display token; the demo's are `<screen>-demo-2026`.
+  displays: await Promise.all([
     { id: 'A-lobby', tower: 'A', location: { zh: 'A座大堂', en: 'Tower A lobby' } },
     { id: 'B-lobby', tower: 'B', location: { zh: 'B座大堂', en: 'Tower B lobby' } },
     { id: 'A-lifts', tower: 'A', location: { zh: 'A座电梯厅', en: 'Tower A lifts' } },
     { id: 'B-lifts', tower: 'B', location: { zh: 'B座电梯厅', en: 'Tower B lifts' } },
-  ],
+  ].map(async (d) => ({ ...d, tokenHash: await hashPassword(demoDisplayToken(d.id)) }))),
+  // Lobby content templates from the handbook (holiday notice, 附件4 outage notice, pest control).
+  display: { templatesDir: '../display-templates' },
   calendar: {
     // handbook 第一节 一、值班制度
     shifts: { office: [{ start: '08:30', end: '12:00' }, { start: '13:00', end: '17:30' }], early: { start: '07:00', end: '15:00' }, late: { start: '15:00', end: '20:00' } },

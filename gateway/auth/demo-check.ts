@@ -1,8 +1,8 @@
 import type { BuildingConfig } from '../config/schema.ts';
-import { DEMO_PASSWORDS, demoSourcePassword, verifyPassword } from './passwords.ts';
+import { DEMO_PASSWORDS, demoDisplayToken, demoSourcePassword, verifyPassword } from './passwords.ts';
 
 /**
- * Users and MQTT device accounts of a real site (not `site.demo: true`) who still
+ * Users, MQTT device accounts and lobby-screen tokens of a real site (not `site.demo: true`) who still
  * have a published demo password. The hub refuses to start while there are any.
  */
 export async function usersWithDemoPasswords(building: BuildingConfig): Promise<string[]> {
@@ -13,5 +13,6 @@ export async function usersWithDemoPasswords(building: BuildingConfig): Promise<
   );
   const accounts = building.broker.mode === 'embedded' ? building.broker.accounts : [];
   const devices = await Promise.all(accounts.map(async (a) => ((await verifyPassword(demoSourcePassword(a.username), a.passwordHash)) ? `mqtt:${a.username}` : undefined)));
-  return [...found, ...devices].filter((u): u is string => u !== undefined);
+  const screens = await Promise.all(building.displays.map(async (d) => (d.tokenHash && (await verifyPassword(demoDisplayToken(d.id), d.tokenHash)) ? `display:${d.id}` : undefined)));
+  return [...found, ...devices, ...screens].filter((u): u is string => u !== undefined);
 }

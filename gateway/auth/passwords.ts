@@ -43,5 +43,8 @@ export const DEMO_PASSWORDS: Readonly<Record<string, string>> = {
   display: 'display-demo-2026',
 };
 
+/** The demo building's lobby screens log in with the display token `<screen id>-demo-2026` (e.g. A-lobby-demo-2026). */
+export const demoDisplayToken = (screen: string): string => `${screen}-demo-2026`;
+
 /** The demo building's MQTT device accounts (fire panels, leak and gas gateways, power monitors, the weather feed) use `<username>-demo-2026`. */
 export const demoSourcePassword = (username: string): string => `${username}-demo-2026`;

@@ -16,6 +16,8 @@ export interface Session {
   username: string;
   displayName: string;
   role: Role;
+  /** A lobby screen's session (role display): the one screen it may read. */
+  screen?: string;
   createdAt: number;
   expiresAt: number;
 }
@@ -24,6 +26,7 @@ export interface SessionUser {
   username: string;
   displayName: string;
   role: Role;
+  screen?: string;
 }
 
 export class SessionStore {
@@ -46,6 +49,7 @@ export class SessionStore {
       username: user.username,
       displayName: user.displayName,
       role: user.role,
+      ...(user.screen ? { screen: user.screen } : {}),
       createdAt: now,
       expiresAt: now + this.ttlMinutes * 60_000,
     };

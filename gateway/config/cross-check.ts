@@ -70,7 +70,11 @@ export function crossCheck(b: BuildingConfig, profiles: ReadonlyMap<string, Devi
   checkSignalSources(b, add);
 
   uniqueIds(b.displays, 'displays', 'display', add);
-  b.displays.forEach((d, i) => checkPlace(`displays[${i}]`, d.tower));
+  b.displays.forEach((d, i) => {
+    checkPlace(`displays[${i}]`, d.tower);
+    // /api/display/<screen>/now sits beside these routes; a screen with one of their names could not be reached.
+    if (RESERVED_SCREEN_IDS.includes(d.id)) add(`displays[${i}].id`, `"${d.id}" is a word the display API uses; pick another screen id`);
+  });
 
   const names = new Set<string>();
   b.users.forEach((u, i) => {
@@ -142,6 +146,8 @@ function checkBrokerTls(b: BuildingConfig, add: (p: string, m: string) => void):
   if (tls.port !== 0 && tls.port === port) add('broker.tls.port', `the TLS port ${tls.port} is also the broker's plain MQTT port`);
   if (tls.port !== 0 && tls.port === b.web.port && host === b.web.host) add('broker.tls.port', `the broker's TLS port and the web server both want port ${b.web.port}`);
 }
+
+const RESERVED_SCREEN_IDS = ['items', 'images', 'templates', 'emergency-templates', 'login'];
 
 function uniqueIds(items: ReadonlyArray<{ id: string }>, path: string, what: string, add: (p: string, m: string) => void): Set<string> {
   const ids = new Set<string>();

@@ -8,6 +8,8 @@ import { profileSchema, type DeviceProfile } from './profile.ts';
 import { crossCheck } from './cross-check.ts';
 import { checkDuty, loadRunbooks } from '../runbooks/load.ts';
 import type { Runbook } from '../runbooks/schema.ts';
+import { loadContentTemplates } from '../display/templates.ts';
+import type { ContentTemplate } from '../display/types.ts';
 
 export interface LoadedConfig {
   file: string;
@@ -15,6 +17,8 @@ export interface LoadedConfig {
   profiles: ReadonlyMap<string, DeviceProfile>;
   /** The runbooks of `runbooks.dir` (config/runbooks), by id; empty without one. */
   runbooks: ReadonlyMap<string, Runbook>;
+  /** The lobby-screen content templates of `display.templatesDir` (config/display-templates), by id; empty without one. */
+  contentTemplates: ReadonlyMap<string, ContentTemplate>;
 }
 
 export interface ConfigIssue {
@@ -78,9 +82,10 @@ export function checkConfig(file: string, env: NodeJS.ProcessEnv = process.env):
   const devicesDir = resolve(dirname(path), building.devicesDir);
   const { profiles, issues: profileIssues } = loadProfiles(devicesDir);
   const rb = building.runbooks.dir ? loadRunbooks(resolve(dirname(path), building.runbooks.dir), building) : { runbooks: new Map<string, Runbook>(), issues: [] };
-  const issues = [...profileIssues, ...crossCheck(building, profiles), ...checkDuty(building), ...rb.issues];
+  const dt = building.display.templatesDir ? loadContentTemplates(resolve(dirname(path), building.display.templatesDir)) : { templates: new Map<string, ContentTemplate>(), issues: [] };
+  const issues = [...profileIssues, ...crossCheck(building, profiles), ...checkDuty(building), ...rb.issues, ...dt.issues];
   if (issues.length) return { ok: false, issues };
-  return { ok: true, config: deepFreeze({ file: path, building, profiles, runbooks: rb.runbooks }) };
+  return { ok: true, config: deepFreeze({ file: path, building, profiles, runbooks: rb.runbooks, contentTemplates: dt.templates }) };
 }
 
 export function loadProfiles(dir: string): { profiles: Map<string, DeviceProfile>; issues: ConfigIssue[] } {

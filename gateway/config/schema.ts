@@ -4,6 +4,7 @@ import { broker, opcua, signals } from './schema-signals.ts';
 import { alarms } from './schema-alarms.ts';
 import { billing, BILLING_DEFAULTS, tariffs } from './schema-billing.ts';
 import { duty, runbooks } from './schema-duty.ts';
+import { display, displays } from './schema-display.ts';
 
 export { HUB_MQTT_USERNAME } from './schema-signals.ts';
 
@@ -156,7 +157,6 @@ const web = z.object({
   loginAttemptsPerMinute: z.number().int().positive().default(5),
 });
 
-const displays = z.array(z.object({ id, tower: id, location: bilingual })).default([]);
 
 const simulators = z.object({
   /** Serve every Modbus bus and signal source from the built-in simulators. */
@@ -181,6 +181,7 @@ export const buildingSchema = z.object({
   modbus: z.object({ buses: z.array(bus).default([]), meters: z.array(meter).default([]) }),
   signals: signals.prefault({}),
   displays,
+  display: display.prefault({}),
   calendar,
   tariffs,
   billing: billing.default(BILLING_DEFAULTS),
@@ -209,6 +210,8 @@ export type TariffsConfig = BuildingConfig['tariffs'];
 export type BillingConfig = BuildingConfig['billing'];
 export type DutyConfig = BuildingConfig['duty'];
 export type CalendarConfig = BuildingConfig['calendar'];
+export type DisplayConfig = BuildingConfig['display'];
+export type DisplayScreenConfig = BuildingConfig['displays'][number];
 
 function isTimeZone(tz: string): boolean {
   try {

@@ -38,6 +38,16 @@ export type HttpErrorCode =
  */
 export const DOCUMENT_CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'";
 
+/**
+ * Whether a session may read what a lobby screen shows: a screen's own display
+ * session reads only its own screen (issue 9: the display token "can read only its
+ * own screen's content"); the roles that read the building may preview any screen.
+ */
+export function mayReadScreen(session: Session, screen: string): boolean {
+  if (session.role === 'display') return session.screen !== undefined && session.screen === screen;
+  return DATA_ROLES.includes(session.role);
+}
+
 /** Every API error has the same body, so clients match on the code, not the wording. */
 export function sendError(reply: FastifyReply, status: number, code: HttpErrorCode, message: string): FastifyReply {
   return reply.code(status).type('application/json').send({ error: { code, message } });

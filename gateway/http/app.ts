@@ -6,10 +6,13 @@ import { SessionStore } from '../auth/sessions.ts';
 import type { HubServices } from '../services.ts';
 import { accessHook, sendError } from './access.ts';
 import type { HttpContext } from './context.ts';
+import { attachDisplayLive } from './display-live.ts';
 import { attachLive } from './live.ts';
 import { registerAlarmRoutes } from './routes/alarms.ts';
 import { registerAuthRoutes } from './routes/auth.ts';
 import { registerBillingRoutes } from './routes/billing.ts';
+import { registerDisplayLoginRoute } from './routes/display-login.ts';
+import { registerDisplayRoutes, registerLobbyPage } from './routes/display.ts';
 import { registerDataRoutes } from './routes/data.ts';
 import { registerHealthRoutes } from './routes/health.ts';
 import { registerIncidentRoutes } from './routes/incidents.ts';
@@ -46,7 +49,8 @@ export async function buildApp(services: HubServices, options: AppOptions = {}):
     reply.header('x-frame-options', 'DENY');
     // A route may set a stricter policy of its own (the printable incident report: inline CSS, nothing else).
     if (!reply.hasHeader('content-security-policy')) reply.header('content-security-policy', "default-src 'self'; frame-ancestors 'none'");
-    if (request.url.startsWith('/api/')) reply.header('cache-control', 'no-store');
+    // A route may allow caching of its own (a display image, named by its hash); API answers are otherwise never stored.
+    if (request.url.startsWith('/api/') && !reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
   });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
@@ -67,6 +71,8 @@ export async function buildApp(services: HubServices, options: AppOptions = {}):
   registerAlarmRoutes(app, ctx);
   registerBillingRoutes(app, ctx);
   registerIncidentRoutes(app, ctx);
+  registerDisplayLoginRoute(app, ctx);
+  registerDisplayRoutes(app, ctx);
 
   await app.register(async (scope) => {
     // The page itself is public (it shows the login form); the data behind it is not.
@@ -74,8 +80,11 @@ export async function buildApp(services: HubServices, options: AppOptions = {}):
       route.config = { ...route.config, public: true };
     });
     await scope.register(fastifyStatic, { root: options.dashboardDir ?? DEFAULT_DASHBOARD_DIR, prefix: '/' });
+    // The lobby kiosk page (issue 9) is dashboard/lobby.html, sent with this scope's reply.sendFile.
+    registerLobbyPage(scope, ctx);
   });
 
-  attachLive(app, ctx);
+  const live = attachLive(app, ctx);
+  attachDisplayLive(app, ctx, live);
   return app;
 }

@@ -1,5 +1,6 @@
 import type { AlarmChange } from '../alarms/types.ts';
-import type { DeviceStatus, PointValue } from '../events.ts';
+import type { ScreenNow } from '../display/types.ts';
+import type { DeviceStatus, HubEvents, PointValue } from '../events.ts';
 import type { IncidentChange } from '../runbooks/types.ts';
 
 // The socket.io event map, shared by gateway/http/live.ts and the dashboard
@@ -17,6 +18,8 @@ export interface ServerToClientEvents {
   'alarm.changed': (change: AlarmChange) => void;
   /** Every incident change (opened, step done, escalated, ...), sent at once: never coalesced, never delayed. */
   'incident.changed': (change: IncidentChange) => void;
+  /** Some lobby screens' content changed (issue 9): the control room re-reads what they show. */
+  'display.changed': (change: HubEvents['display.changed']) => void;
 }
 
 /** The dashboard only listens; nothing is sent up the socket. */
@@ -32,3 +35,26 @@ export type LiveRefusal = 'BOHUB_AUTH_REQUIRED' | 'BOHUB_FORBIDDEN';
 
 /** How often a client gets at most one 'meter.values' frame. */
 export const COALESCE_MS = 100;
+
+// ---- The lobby screens' namespace, /display (gateway/http/display-live.ts) ----
+
+/** The namespace a lobby screen (or a preview of one) connects to. */
+export const DISPLAY_NAMESPACE = '/display';
+
+export interface DisplayServerToClientEvents {
+  /** Exactly what the screen shows now: sent on connect, then on every change, never coalesced. */
+  'display.now': (now: ScreenNow) => void;
+}
+
+/**
+ * The handshake: the session token (else the session cookie is used). A display
+ * session always gets its own screen; a control-room session names the screen it
+ * previews in `screen`.
+ */
+export interface DisplayLiveAuth {
+  token?: string;
+  screen?: string;
+}
+
+/** Codes in a refused /display connection's `connect_error` (err.data.code). */
+export type DisplayLiveRefusal = LiveRefusal | 'BOHUB_DISPLAY_NOT_FOUND' | 'BOHUB_DISPLAY_UNAVAILABLE';

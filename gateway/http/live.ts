@@ -43,7 +43,7 @@ export function attachLive(app: FastifyInstance, { services, sessions }: HttpCon
   const io: LiveIo = new Server(app.server, { serveClient: true });
 
   io.use((socket, next) => {
-    const session = sessionOf(socket, app, sessions);
+    const session = sessionOf(socket.handshake, app, sessions);
     const refuse = (code: LiveRefusal, message: string) => next(Object.assign(new Error(message), { data: { code } }));
     if (!session) return refuse('BOHUB_AUTH_REQUIRED', 'log in first');
     if (!DATA_ROLES.includes(session.role)) return refuse('BOHUB_FORBIDDEN', `the role ${session.role} may not receive live values`);
@@ -91,6 +91,8 @@ export function attachLive(app: FastifyInstance, { services, sessions }: HttpCon
   events.on(owner, 'alarm.changed', (change) => io.to(ROOM).emit('alarm.changed', change));
   // Incidents likewise: a countdown, an escalation or a step done is shown the moment it happens (handbook 第九节).
   events.on(owner, 'incident.changed', (change) => io.to(ROOM).emit('incident.changed', change));
+  // The lobby screens' own pushes go out on /display (display-live.ts); the control room is told which screens changed.
+  events.on(owner, 'display.changed', (change) => io.to(ROOM).emit('display.changed', change));
 
   app.addHook('preClose', async () => {
     events.removeOwner(owner);
@@ -111,10 +113,10 @@ export function attachLive(app: FastifyInstance, { services, sessions }: HttpCon
   return { io };
 }
 
-/** The session from the handshake's `auth.token`, else from the session cookie. */
-function sessionOf(socket: LiveSocket, app: FastifyInstance, sessions: HttpContext['sessions']): Session | undefined {
-  const auth = socket.handshake.auth as LiveAuth | undefined;
+/** The session from the handshake's `auth.token`, else from the session cookie (also used by display-live.ts). */
+export function sessionOf(handshake: { auth: unknown; headers: { cookie?: string } }, app: FastifyInstance, sessions: HttpContext['sessions']): Session | undefined {
+  const auth = handshake.auth as LiveAuth | undefined;
   if (typeof auth?.token === 'string' && auth.token) return sessions.lookup(auth.token);
-  const header = socket.handshake.headers.cookie;
+  const header = handshake.headers.cookie;
   return header ? sessions.lookup(app.parseCookie(header)[SESSION_COOKIE]) : undefined;
 }

@@ -202,6 +202,39 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 5,
+    name: 'display',
+    sql: `
+      -- Lobby-screen content (gateway/display): each item as JSON, with what the
+      -- screens and the plan look it up by.
+      CREATE TABLE display_items (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        state       TEXT    NOT NULL,
+        start_at    INTEGER NOT NULL,
+        end_at      INTEGER NOT NULL,
+        updated_at  INTEGER NOT NULL,
+        record_json TEXT    NOT NULL
+      );
+      CREATE INDEX display_items_state_window ON display_items (state, start_at, end_at);
+      -- Images are kept by content hash, so an edit that keeps the image stores nothing new.
+      CREATE TABLE display_images (
+        sha256      TEXT    PRIMARY KEY,
+        mime        TEXT    NOT NULL,
+        bytes       BLOB    NOT NULL,
+        created_at  INTEGER NOT NULL
+      );
+      -- Runbook lobby messages approved in advance (issue 9): the approval holds for the
+      -- exact text approved; a changed runbook text needs approving again.
+      CREATE TABLE display_template_approvals (
+        template_id TEXT    PRIMARY KEY,
+        text_sha256 TEXT    NOT NULL,
+        approved_by TEXT    NOT NULL,
+        approved_at INTEGER NOT NULL,
+        note        TEXT    NOT NULL
+      );
+    `,
+  },
 ];
 
 /**

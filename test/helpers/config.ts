@@ -16,13 +16,14 @@ export function tempDir(prefix = 'bohub-test-'): string {
 
 /**
  * Writes a copy of the demo building, changed by `mutate`, into a temporary
- * folder, and returns its path. devicesDir and the runbook folder are made
- * absolute so the copy still finds the repository's device profiles and runbooks.
+ * folder, and returns its path. devicesDir, the runbook folder and the display
+ * template folder are made absolute so the copy still finds the repository's files.
  */
 export function writeConfig(mutate: (raw: RawConfig) => void = () => {}, dir = tempDir()): string {
   const raw = parse(readFileSync(DEMO_CONFIG, 'utf8'));
   raw.devicesDir = join(REPO, 'devices');
   if (raw.runbooks?.dir) raw.runbooks.dir = join(REPO, 'config/runbooks');
+  if (raw.display?.templatesDir) raw.display.templatesDir = join(REPO, 'config/display-templates');
   mutate(raw);
   const file = join(dir, 'building.yaml');
   writeFileSync(file, stringify(raw));

@@ -77,6 +77,7 @@ describe('config check', () => {
       raw.signals.fireZones[0].floor = 99;
       raw.signals.leakSensors[2].unit = 'A-9998';
       raw.duty.roster[0].role = 'janitor';
+      raw.displays[3].id = 'items';
     });
     const issues = issuesOf(file).join('\n');
     expect(issues).toContain('modbus.meters[3].bus: unknown bus "Z-9"');
@@ -86,6 +87,7 @@ describe('config check', () => {
     expect(issues).toContain('signals.fireZones[0].floor: tower "A" has no floor 99');
     expect(issues).toContain('signals.leakSensors[2].unit: unknown unit "A-9998"');
     expect(issues).toContain('duty.roster[0].role: unknown duty role "janitor"');
+    expect(issues).toContain('displays[3].id: "items" is a word the display API uses; pick another screen id');
   });
 
   it('checks gas detectors and weather signals: places, unique ids and their states', () => {
