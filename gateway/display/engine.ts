@@ -92,8 +92,10 @@ export class DisplayEngine implements Plugin, DisplayService {
 
   // ---- items ----------------------------------------------------------------------
 
-  list(filter: { state?: ItemState; screen?: string } = {}): DisplayItem[] {
-    return this.store().list(filter.state).filter((i) => !filter.screen || i.screens.includes(filter.screen));
+  list(filter: { state?: ItemState; screen?: string; week?: string } = {}): DisplayItem[] {
+    const items = this.store().list(filter.state).filter((i) => (!filter.screen || i.screens.includes(filter.screen)) && (!filter.week || i.planWeek === filter.week));
+    // A week's plan reads in its order: first change, then second, then by start.
+    return filter.week ? items.sort((a, b) => a.planSlot - b.planSlot || a.start - b.start) : items;
   }
 
   get(id: number): DisplayItem | undefined {

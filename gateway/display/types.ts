@@ -132,7 +132,8 @@ export interface EmergencyTemplate {
 }
 
 export interface DisplayService {
-  list(filter?: { state?: ItemState; screen?: string }): DisplayItem[];
+  /** `week` (YYYY-Www): the weekly plan (第七节 二.1: next week's content is planned each week, changed twice a week). */
+  list(filter?: { state?: ItemState; screen?: string; week?: string }): DisplayItem[];
   get(id: number): DisplayItem | undefined;
   create(input: ItemInput, by: DisplayActor, options?: { template?: string; submit?: boolean }): DisplayItem;
   /** Fills a content template's fields into a new draft. */

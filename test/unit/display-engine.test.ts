@@ -120,6 +120,14 @@ describe('approval: nothing unapproved ever reaches a screen (第七节 二.1)',
     expect(ids(display!.now('A-lobby'))).toEqual([first, early, late].map((i) => `item:${i.id}`));
   });
 
+  it('the weekly plan lists a week\'s items by its two changes (第七节 二.1)', async () => {
+    await start();
+    const second = display!.create(input({ planSlot: 2, start: T0 + 3 * DAY, end: T0 + 5 * DAY }), operator);
+    const first = display!.create(input({ planSlot: 1, start: T0 + DAY, end: T0 + 3 * DAY }), operator);
+    display!.create(input({ planWeek: '2026-W49', start: T0 + 7 * DAY, end: T0 + 8 * DAY }), operator);
+    expect(display!.list({ week: '2026-W48' }).map((i) => [i.id, i.planSlot])).toEqual([[first.id, 1], [second.id, 2]]);
+  });
+
   it('editing an approved item takes it off the screens until it is approved again', async () => {
     const { changes } = await start();
     const item = approvedItem();

@@ -49,7 +49,7 @@ const approveBody = z
   .prefault({});
 const reasonBody = z.object({ reason: text(1000) });
 const noteBody = z.object({ note: text(1000) });
-const listQuery = z.object({ state: z.enum(ITEM_STATES).optional(), screen: screenId.optional() });
+const listQuery = z.object({ state: z.enum(ITEM_STATES).optional(), screen: screenId.optional(), week: z.string().regex(/^\d{4}-W\d{2}$/, 'a plan week such as 2026-W48').optional() });
 const idParams = z.object({ id: z.coerce.number().int().positive() });
 const screenParams = z.object({ screenId });
 const shaParams = z.object({ sha: z.string().regex(/^[0-9a-f]{64}$/, 'an image is named by its sha256, 64 hex digits') });
