@@ -6,6 +6,7 @@ import { SessionStore } from '../auth/sessions.ts';
 import type { HubServices } from '../services.ts';
 import { accessHook, sendError } from './access.ts';
 import type { HttpContext } from './context.ts';
+import { LoginGuard } from './login-guard.ts';
 import { attachDisplayLive } from './display-live.ts';
 import { attachLive } from './live.ts';
 import { registerAlarmRoutes } from './routes/alarms.ts';
@@ -37,7 +38,7 @@ export async function buildApp(services: HubServices, options: AppOptions = {}):
   // One log line per change of state, not per request: request logging is off; errors are logged below.
   const app: FastifyInstance = Fastify({ loggerInstance: log, trustProxy: false, logController: new LogController({ disableRequestLogging: true }) });
   const sessions = new SessionStore(services.clock, services.config.building.web.sessionTtlMinutes);
-  const ctx: HttpContext = { services, sessions };
+  const ctx: HttpContext = { services, sessions, logins: new LoginGuard(services) };
 
   await app.register(fastifyCookie);
   app.decorateRequest('session', null);

@@ -161,6 +161,9 @@ describe('POST /api/display/login', () => {
     const res = await login(app, 'A-lobby');
     expect([res.statusCode, res.json().error.code]).toEqual([429, 'BOHUB_RATE_LIMITED']);
     expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
+    // One limit per address for both logins: guessing screen tokens does not reset the user login's.
+    const user = await app.inject({ method: 'POST', url: '/api/auth/login', payload: { username: 'operator', password: 'operator-demo-2026' } });
+    expect(user.statusCode).toBe(429);
   });
 });
 

@@ -1,12 +1,8 @@
-import { randomBytes } from 'node:crypto';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { hashPassword, verifyPassword } from '../../auth/passwords.ts';
-import { SESSION_COOKIE, type Session } from '../../auth/sessions.ts';
-import type { AuditEntry } from '../../storage/types.ts';
+import type { Session } from '../../auth/sessions.ts';
 import { sendError } from '../access.ts';
 import type { HttpContext } from '../context.ts';
-import { LoginLimiter } from '../login-limiter.ts';
 
 // POST /api/display/login {screen, token}: a lobby screen logs in with its own display
 // token (config displays[].tokenHash). The session it gets has the role display and
@@ -31,52 +27,27 @@ export interface DisplayLoginReply {
 /** A screen's session user name: `display:<screen id>`. */
 export const displayUsername = (screen: string): string => `display:${screen}`;
 
-export function registerDisplayLoginRoute(app: FastifyInstance, { services, sessions }: HttpContext): void {
-  const { config, metrics, records, clock } = services;
-  // The same rule as the user login (login-limiter.ts): failures per address per minute.
-  const limiter = new LoginLimiter(clock, config.building.web.loginAttemptsPerMinute);
-  const screens = new Map(config.building.displays.map((d) => [d.id, d]));
-  // A screen that is unknown or has no token costs the same scrypt time as a wrong token.
-  const decoyHash = hashPassword(randomBytes(16).toString('hex'));
-
-  const audit = (request: FastifyRequest, entry: Omit<AuditEntry, 'at'>) => {
-    try {
-      records.appendAudit({ ...entry, at: clock.now() });
-    } catch (err) {
-      request.log.error({ err, action: entry.action }, 'could not write the audit entry');
-    }
-  };
+export function registerDisplayLoginRoute(app: FastifyInstance, { services, sessions, logins }: HttpContext): void {
+  const screens = new Map(services.config.building.displays.map((d) => [d.id, d]));
 
   app.post('/api/display/login', { config: { public: true } }, async (request, reply) => {
-    const wait = limiter.retryAfterMs(request.ip);
-    if (wait > 0) {
-      reply.header('retry-after', String(Math.ceil(wait / 1000)));
-      return sendError(reply, 429, 'BOHUB_RATE_LIMITED', 'too many failed logins from this address; try again later');
-    }
+    const limited = logins.refuseIfLimited(request, reply);
+    if (limited) return limited;
     const body = loginBody.safeParse(request.body);
     if (!body.success) return sendError(reply, 400, 'BOHUB_BAD_REQUEST', 'send {"screen": "...", "token": "..."}');
 
     const { screen, token } = body.data;
     const display = screens.get(screen);
-    const tokenOk = await verifyPassword(token, display?.tokenHash ?? (await decoyHash));
-    if (!display?.tokenHash || !tokenOk) {
-      limiter.recordFailure(request.ip);
-      metrics.loginFailures.inc();
-      audit(request, { actor: 'anonymous', action: 'display.login_failed', subject: screen, after: { ip: request.ip } });
-      // One message for an unknown screen, a screen without a token and a wrong token.
+    // An unknown screen, a screen without a token and a wrong token: the same time, the same answer.
+    if (!(await logins.verify(token, display?.tokenHash)) || !display) {
+      logins.failed(request, 'display.login_failed', screen);
       return sendError(reply, 401, 'BOHUB_AUTH_FAILED', 'wrong screen or display token');
     }
 
     const username = displayUsername(screen);
     const { token: sessionToken, session } = sessions.create({ username, displayName: display.location.en, role: 'display', screen });
-    reply.setCookie(SESSION_COOKIE, sessionToken, {
-      httpOnly: true,
-      sameSite: 'strict',
-      path: '/',
-      secure: request.protocol === 'https',
-      expires: new Date(session.expiresAt),
-    });
-    audit(request, { actor: username, action: 'display.login', subject: screen, after: { ip: request.ip } });
+    logins.setSessionCookie(request, reply, sessionToken, session);
+    logins.audit(request, { actor: username, action: 'display.login', subject: screen, after: { ip: request.ip } });
     return describe(sessionToken, session, screen);
   });
 }
