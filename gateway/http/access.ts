@@ -1,3 +1,4 @@
+import type { z } from 'zod';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Role } from '../config/schema.ts';
 import { tokenFrom, type Session, type SessionStore } from '../auth/sessions.ts';
@@ -48,9 +49,18 @@ export function mayReadScreen(session: Session, screen: string): boolean {
   return DATA_ROLES.includes(session.role);
 }
 
-/** Every API error has the same body, so clients match on the code, not the wording. */
-export function sendError(reply: FastifyReply, status: number, code: HttpErrorCode, message: string): FastifyReply {
+/**
+ * Every API error has the same body, so clients match on the code, not the wording.
+ * The codes are these and the plug-ins' own (AlarmError, IncidentError, DisplayError).
+ */
+export function sendError(reply: FastifyReply, status: number, code: HttpErrorCode | `BOHUB_${string}`, message: string): FastifyReply {
   return reply.code(status).type('application/json').send({ error: { code, message } });
+}
+
+/** A 400 naming the first field the schema refused, e.g. `calls.0.outcome: …`. */
+export function sendInvalid(reply: FastifyReply, error: z.ZodError): FastifyReply {
+  const issue = error.issues[0]!;
+  return sendError(reply, 400, 'BOHUB_BAD_REQUEST', `${issue.path.join('.') || 'body'}: ${issue.message}`);
 }
 
 /** The onRequest hook that enforces route access. */

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { AlarmError, ALARM_STATES, type AlarmService } from '../../alarms/types.ts';
 import type { Role } from '../../config/schema.ts';
-import { DATA_ROLES } from '../access.ts';
+import { DATA_ROLES, sendError, sendInvalid } from '../access.ts';
 import type { HttpContext } from '../context.ts';
 
 // The alarm API (issue 5):
@@ -23,18 +23,17 @@ const comment = z.string().trim().min(1, 'a comment is required').max(1000);
 const commentBody = z.object({ comment });
 const shelveBody = z.object({ reason: comment, minutes: z.number().int().min(1) });
 
-type ErrorCode = AlarmError['code'] | 'BOHUB_ALARMS_UNAVAILABLE';
 
 export function registerAlarmRoutes(app: FastifyInstance, { services }: HttpContext): void {
   /** The engine, or a 503 when the hub runs without one. */
   const engine = (reply: FastifyReply): AlarmService | undefined => {
-    if (!services.alarms) void send(reply, 503, 'BOHUB_ALARMS_UNAVAILABLE', 'the alarm engine is not running');
+    if (!services.alarms) void sendError(reply, 503, 'BOHUB_ALARMS_UNAVAILABLE', 'the alarm engine is not running');
     return services.alarms;
   };
 
   app.get('/api/alarms', { config: { roles: DATA_ROLES } }, async (request, reply) => {
     const q = listQuery.safeParse(request.query);
-    if (!q.success) return invalid(reply, q.error);
+    if (!q.success) return sendInvalid(reply, q.error);
     const alarms = engine(reply)?.list(q.data.state);
     return alarms && { alarms };
   });
@@ -44,8 +43,8 @@ export function registerAlarmRoutes(app: FastifyInstance, { services }: HttpCont
     app.post(`/api/alarms/:id/${action}`, { config: { roles: ALARM_ACK_ROLES } }, async (request, reply) => {
       const p = idParams.safeParse(request.params);
       const b = commentBody.safeParse(request.body);
-      if (!p.success) return invalid(reply, p.error);
-      if (!b.success) return invalid(reply, b.error);
+      if (!p.success) return sendInvalid(reply, p.error);
+      if (!b.success) return sendInvalid(reply, b.error);
       return act(reply, (e) => e[action](p.data.id, request.session!.username, b.data.comment));
     });
   }
@@ -53,8 +52,8 @@ export function registerAlarmRoutes(app: FastifyInstance, { services }: HttpCont
   app.post('/api/alarms/:id/shelve', { config: { roles: ALARM_SHELVE_ROLES } }, async (request, reply) => {
     const p = idParams.safeParse(request.params);
     const b = shelveBody.safeParse(request.body);
-    if (!p.success) return invalid(reply, p.error);
-    if (!b.success) return invalid(reply, b.error);
+    if (!p.success) return sendInvalid(reply, p.error);
+    if (!b.success) return sendInvalid(reply, b.error);
     return act(reply, (e) => e.shelve(p.data.id, request.session!.username, b.data.reason, b.data.minutes));
   });
 
@@ -65,18 +64,8 @@ export function registerAlarmRoutes(app: FastifyInstance, { services }: HttpCont
     try {
       return { alarm: fn(e) };
     } catch (err) {
-      if (err instanceof AlarmError) return send(reply, err.status, err.code, err.message);
+      if (err instanceof AlarmError) return sendError(reply, err.status, err.code, err.message);
       throw err;
     }
   }
-}
-
-function invalid(reply: FastifyReply, error: z.ZodError): FastifyReply {
-  const issue = error.issues[0]!;
-  return send(reply, 400, 'BOHUB_BAD_REQUEST', `${issue.path.join('.') || 'body'}: ${issue.message}`);
-}
-
-/** The same error body as access.ts sendError, with the alarm codes. */
-function send(reply: FastifyReply, status: number, code: ErrorCode, message: string): FastifyReply {
-  return reply.code(status).type('application/json').send({ error: { code, message } });
 }

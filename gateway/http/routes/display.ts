@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Role } from '../../config/schema.ts';
 import { itemInputSchema } from '../../display/items.ts';
 import { DisplayError, ITEM_STATES, type DisplayActor, type DisplayService } from '../../display/types.ts';
-import { DATA_ROLES, mayReadScreen, sendError } from '../access.ts';
+import { DATA_ROLES, mayReadScreen, sendError, sendInvalid } from '../access.ts';
 import type { HttpContext } from '../context.ts';
 
 // The lobby-display API (issue 9; handbook 第七节 二、大堂液晶显示屏管理规程):
@@ -56,7 +56,6 @@ const shaParams = z.object({ sha: z.string().regex(/^[0-9a-f]{64}$/, 'an image i
 // `fire-alarm~assess` and `fire-alarm%2Fassess` (decoded by the router) both mean fire-alarm/assess.
 const templateParams = z.object({ id: z.string().min(3).max(201).transform((s) => (s.includes('/') ? s : s.replace('~', '/'))) });
 
-type ErrorCode = DisplayError['code'] | 'BOHUB_DISPLAY_UNAVAILABLE';
 
 export function registerDisplayRoutes(app: FastifyInstance, { services }: HttpContext): void {
   const { building } = services.config;
@@ -71,11 +70,11 @@ export function registerDisplayRoutes(app: FastifyInstance, { services }: HttpCo
   /** Runs fn on the service as the logged-in user; 503 without the service, a DisplayError answers its own status and code. */
   function act(request: FastifyRequest, reply: FastifyReply, fn: (display: DisplayService, by: DisplayActor) => unknown): unknown {
     const display = services.display;
-    if (!display) return send(reply, 503, 'BOHUB_DISPLAY_UNAVAILABLE', 'the display service is not running');
+    if (!display) return sendError(reply, 503, 'BOHUB_DISPLAY_UNAVAILABLE', 'the display service is not running');
     try {
       return fn(display, { username: request.session!.username, role: request.session!.role });
     } catch (err) {
-      if (err instanceof DisplayError) return send(reply, err.status, err.code, err.message);
+      if (err instanceof DisplayError) return sendError(reply, err.status, err.code, err.message);
       throw err;
     }
   }
@@ -84,8 +83,8 @@ export function registerDisplayRoutes(app: FastifyInstance, { services }: HttpCo
     const p = parse(reply, screenParams, request.params);
     if (!p) return reply;
     // Checked before the screen is looked up, so a screen's token learns nothing about other screens.
-    if (!mayReadScreen(request.session!, p.screenId)) return send(reply, 403, 'BOHUB_FORBIDDEN', 'a display login reads only its own screen');
-    if (!screens.has(p.screenId)) return send(reply, 404, 'BOHUB_DISPLAY_NOT_FOUND', `no screen ${p.screenId}`);
+    if (!mayReadScreen(request.session!, p.screenId)) return sendError(reply, 403, 'BOHUB_FORBIDDEN', 'a display login reads only its own screen');
+    if (!screens.has(p.screenId)) return sendError(reply, 404, 'BOHUB_DISPLAY_NOT_FOUND', `no screen ${p.screenId}`);
     return act(request, reply, (d) => d.now(p.screenId));
   });
 
@@ -205,17 +204,11 @@ function imageOnScreen(display: DisplayService, screen: string, sha: string): bo
 function parse<S extends z.ZodType>(reply: FastifyReply, schema: S, value: unknown): z.infer<S> | undefined {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
-  const issue = result.error.issues[0]!;
-  void send(reply, 400, 'BOHUB_BAD_REQUEST', `${issue.path.join('.') || 'body'}: ${issue.message}`);
+  void sendInvalid(reply, result.error);
   return undefined;
 }
 
 /** A created item answers 201; an error already sent keeps its status. */
 function created(reply: FastifyReply, result: unknown): unknown {
   return result === reply ? reply : reply.code(201).send(result);
-}
-
-/** The same error body as access.ts sendError, with the display codes. */
-function send(reply: FastifyReply, status: number, code: ErrorCode, message: string): FastifyReply {
-  return reply.code(status).type('application/json').send({ error: { code, message } });
 }

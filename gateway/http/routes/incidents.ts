@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Role } from '../../config/schema.ts';
 import { incidentReport, renderReportHtml } from '../../runbooks/report.ts';
 import { IncidentError, type Actor, type Incident, type IncidentService } from '../../runbooks/types.ts';
-import { DATA_ROLES, DOCUMENT_CSP } from '../access.ts';
+import { DATA_ROLES, DOCUMENT_CSP, sendError, sendInvalid } from '../access.ts';
 import type { HttpContext } from '../context.ts';
 
 // The incident API (issue 6, handbook 第九节):
@@ -57,19 +57,18 @@ const completeBody = z
 const stabiliseBody = z.object({ note: text(2000).min(1, 'a note is required') });
 const closeBody = z.object({ summary: text(20_000).min(1, 'the written summary is required') });
 
-type ErrorCode = IncidentError['code'] | 'BOHUB_INCIDENTS_UNAVAILABLE';
 
 export function registerIncidentRoutes(app: FastifyInstance, { services }: HttpContext): void {
   /** The engine, or a 503 when the hub runs without one. */
   const engine = (reply: FastifyReply): IncidentService | undefined => {
-    if (!services.incidents) void send(reply, 503, 'BOHUB_INCIDENTS_UNAVAILABLE', 'the runbook engine is not running');
+    if (!services.incidents) void sendError(reply, 503, 'BOHUB_INCIDENTS_UNAVAILABLE', 'the runbook engine is not running');
     return services.incidents;
   };
   /** The incident, or a 404 (or the 503 above). */
   const found = (reply: FastifyReply, id: number): Incident | undefined => {
     const e = engine(reply);
     const incident = e?.get(id);
-    if (e && !incident) void send(reply, 404, 'BOHUB_INCIDENT_NOT_FOUND', `no incident ${id}`);
+    if (e && !incident) void sendError(reply, 404, 'BOHUB_INCIDENT_NOT_FOUND', `no incident ${id}`);
     return incident;
   };
 
@@ -80,14 +79,14 @@ export function registerIncidentRoutes(app: FastifyInstance, { services }: HttpC
 
   app.get('/api/incidents', { config: { roles: DATA_ROLES } }, async (request, reply) => {
     const q = listQuery.safeParse(request.query);
-    if (!q.success) return invalid(reply, q.error);
+    if (!q.success) return sendInvalid(reply, q.error);
     const incidents = engine(reply)?.list(q.data.state);
     return incidents && { incidents };
   });
 
   app.get('/api/incidents/:id', { config: { roles: DATA_ROLES } }, async (request, reply) => {
     const p = idParams.safeParse(request.params);
-    if (!p.success) return invalid(reply, p.error);
+    if (!p.success) return sendInvalid(reply, p.error);
     const incident = found(reply, p.data.id);
     return incident ? { incident } : reply;
   });
@@ -95,8 +94,8 @@ export function registerIncidentRoutes(app: FastifyInstance, { services }: HttpC
   app.get('/api/incidents/:id/report', { config: { roles: DATA_ROLES } }, async (request, reply) => {
     const p = idParams.safeParse(request.params);
     const q = reportQuery.safeParse(request.query);
-    if (!p.success) return invalid(reply, p.error);
-    if (!q.success) return invalid(reply, q.error);
+    if (!p.success) return sendInvalid(reply, p.error);
+    if (!q.success) return sendInvalid(reply, q.error);
     const incident = found(reply, p.data.id);
     if (!incident) return reply;
     const site = services.config.building.site;
@@ -112,7 +111,7 @@ export function registerIncidentRoutes(app: FastifyInstance, { services }: HttpC
 
   app.post('/api/incidents', { config: { roles: INCIDENT_START_ROLES } }, async (request, reply) => {
     const b = startBody.safeParse(request.body);
-    if (!b.success) return invalid(reply, b.error);
+    if (!b.success) return sendInvalid(reply, b.error);
     const { runbook, ...input } = b.data;
     const result = act(request, reply, (e, by) => e.startRunbook(runbook, by, input));
     return result === reply ? reply : reply.code(201).send(result);
@@ -121,24 +120,24 @@ export function registerIncidentRoutes(app: FastifyInstance, { services }: HttpC
   app.post('/api/incidents/:id/steps/:stepKey/complete', { config: { roles: INCIDENT_STEP_ROLES } }, async (request, reply) => {
     const p = stepParams.safeParse(request.params);
     const b = completeBody.safeParse(request.body);
-    if (!p.success) return invalid(reply, p.error);
-    if (!b.success) return invalid(reply, b.error);
+    if (!p.success) return sendInvalid(reply, p.error);
+    if (!b.success) return sendInvalid(reply, b.error);
     return act(request, reply, (e, by) => e.completeStep(p.data.id, p.data.stepKey, by, b.data));
   });
 
   app.post('/api/incidents/:id/stabilise', { config: { roles: INCIDENT_STABILISE_ROLES } }, async (request, reply) => {
     const p = idParams.safeParse(request.params);
     const b = stabiliseBody.safeParse(request.body);
-    if (!p.success) return invalid(reply, p.error);
-    if (!b.success) return invalid(reply, b.error);
+    if (!p.success) return sendInvalid(reply, p.error);
+    if (!b.success) return sendInvalid(reply, b.error);
     return act(request, reply, (e, by) => e.stabilise(p.data.id, by, b.data.note));
   });
 
   app.post('/api/incidents/:id/close', { config: { roles: INCIDENT_CLOSE_ROLES } }, async (request, reply) => {
     const p = idParams.safeParse(request.params);
     const b = closeBody.safeParse(request.body);
-    if (!p.success) return invalid(reply, p.error);
-    if (!b.success) return invalid(reply, b.error);
+    if (!p.success) return sendInvalid(reply, p.error);
+    if (!b.success) return sendInvalid(reply, b.error);
     return act(request, reply, (e, by) => e.close(p.data.id, by, b.data.summary));
   });
 
@@ -149,18 +148,8 @@ export function registerIncidentRoutes(app: FastifyInstance, { services }: HttpC
     try {
       return { incident: fn(e, { username: request.session!.username, role: request.session!.role }) };
     } catch (err) {
-      if (err instanceof IncidentError) return send(reply, err.status, err.code, err.message);
+      if (err instanceof IncidentError) return sendError(reply, err.status, err.code, err.message);
       throw err;
     }
   }
-}
-
-function invalid(reply: FastifyReply, error: z.ZodError): FastifyReply {
-  const issue = error.issues[0]!;
-  return send(reply, 400, 'BOHUB_BAD_REQUEST', `${issue.path.join('.') || 'body'}: ${issue.message}`);
-}
-
-/** The same error body as access.ts sendError, with the incident codes. */
-function send(reply: FastifyReply, status: number, code: ErrorCode, message: string): FastifyReply {
-  return reply.code(status).type('application/json').send({ error: { code, message } });
 }
