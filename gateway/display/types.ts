@@ -61,18 +61,10 @@ export interface DisplayItem {
   history: ItemEvent[];
 }
 
-/** What reception enters; the schedule as ISO 8601 times with an offset, or ms. */
-export interface ItemInput {
-  title: Bilingual;
-  body: Bilingual;
+/** What reception enters: the item's own fields, with the image as its bytes (the schedule in ms). */
+export interface ItemInput extends Pick<DisplayItem, 'title' | 'body' | 'screens' | 'start' | 'end' | 'planWeek' | 'planSlot' | 'priority'> {
   /** A new image as base64 (PNG or JPEG), or null to remove it. */
   image?: { mime: 'image/png' | 'image/jpeg'; base64: string } | null;
-  screens: string[];
-  start: number;
-  end: number;
-  planWeek: string;
-  planSlot: 1 | 2;
-  priority: number;
   urgent?: boolean;
 }
 

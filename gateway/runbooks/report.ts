@@ -39,17 +39,10 @@ export interface ReportStep {
   lateByMs: number | null;
 }
 
-export interface IncidentReport {
+export interface IncidentReport extends Pick<Incident, 'id' | 'runbook' | 'title' | 'handbook' | 'priority' | 'state' | 'variant'> {
   site: { id: string; name: Bilingual };
   timeZone: string;
   generated: LocalTime;
-  id: number;
-  runbook: string;
-  title: Bilingual;
-  handbook: string;
-  priority: number;
-  state: IncidentState;
-  variant: TimeVariant;
   tower: string | null;
   level: string | null;
   opened: LocalTime;
