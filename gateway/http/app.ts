@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyCookie from '@fastify/cookie';
 import fastifyStatic from '@fastify/static';
@@ -24,11 +26,11 @@ import { registerSiteRoutes } from './routes/site.ts';
 // everything this file starts, including the socket.io server.
 
 export interface AppOptions {
-  /** The dashboard's static files; default <repo>/dashboard. */
+  /** The dashboard's built files; default <repo>/dashboard/dist (`npm run build`). */
   dashboardDir?: string;
 }
 
-export const DEFAULT_DASHBOARD_DIR = fileURLToPath(new URL('../../dashboard/', import.meta.url));
+export const DEFAULT_DASHBOARD_DIR = fileURLToPath(new URL('../../dashboard/dist/', import.meta.url));
 
 export async function buildApp(services: HubServices, options: AppOptions = {}): Promise<FastifyInstance> {
   // request.ip is the socket's peer address: no trustProxy, because the login limiter
@@ -75,12 +77,18 @@ export async function buildApp(services: HubServices, options: AppOptions = {}):
   registerDisplayLoginRoute(app, ctx);
   registerDisplayRoutes(app, ctx);
 
+  const dashboardDir = options.dashboardDir ?? DEFAULT_DASHBOARD_DIR;
+  const built = existsSync(join(dashboardDir, 'index.html'));
+  // `npm start` builds the dashboard first (prestart); a hub started otherwise says what is missing instead of a bare 404.
+  if (!built) log.error({ dir: dashboardDir }, 'the dashboard is not built: run `npm run build`; the API and live updates work without it');
+
   await app.register(async (scope) => {
     // The page itself is public (it shows the login form); the data behind it is not.
     scope.addHook('onRoute', (route) => {
       route.config = { ...route.config, public: true };
     });
-    await scope.register(fastifyStatic, { root: options.dashboardDir ?? DEFAULT_DASHBOARD_DIR, prefix: '/' });
+    if (built) await scope.register(fastifyStatic, { root: dashboardDir, prefix: '/' });
+    else scope.get('/', async (_request, reply) => reply.code(503).type('text/plain; charset=utf-8').send('The bohub dashboard is not built. Run `npm run build` (npm start does it for you), then reload.\n'));
     // The lobby kiosk page (issue 9) is dashboard/lobby.html, sent with this scope's reply.sendFile.
     registerLobbyPage(scope, ctx);
   });

@@ -36,6 +36,9 @@ export interface SiteMeter {
   unit: string;
 }
 
+/** GET /api/site's answer (the dashboard draws from it). */
+export type SiteReply = ReturnType<typeof siteTree>;
+
 function siteTree(building: BuildingConfig, metersByUnit: Map<string, SiteMeter[]>, contacts: boolean) {
   return {
     site: { id: building.site.id, name: building.site.name, timezone: building.site.timezone, demo: building.site.demo },

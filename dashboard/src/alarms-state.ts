@@ -1,0 +1,2 @@
+// Stub: replaced by the alarms page's owner.
+export function startAlarms(): void {}

@@ -1,0 +1,6 @@
+import type { PageProps } from '../app.tsx';
+
+// Stub: replaced by the page's owner.
+export function AlarmsPage(_props: PageProps) {
+  return <p>alarms</p>;
+}
