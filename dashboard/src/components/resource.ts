@@ -17,7 +17,6 @@ export function useResource<T>(load: () => Promise<T>, deps: unknown[]): Resourc
   const [data, setData] = useState<T | undefined>(undefined);
   const [error, setError] = useState<ApiError | undefined>(undefined);
   const [loading, setLoading] = useState(true);
-  // eslint-disable-next-line react-hooks/exhaustive-deps
   const reload = useCallback(async () => {
     setLoading(true);
     try {
