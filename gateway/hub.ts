@@ -161,7 +161,7 @@ export class Hub {
   services(): HubServices {
     return {
       config: this.options.config, events: this.events, clock: this.clock, log: this.log, metrics: this.metrics,
-      records: this.records!, telemetry: this.telemetry!, latest: this.latest, alarms: this.parts.alarms, incidents: this.parts.runbooks, display: this.parts.display, billing: this.parts.billing?.service, health: () => this.health(),
+      records: this.records!, telemetry: this.telemetry!, latest: this.latest, alarms: this.parts.alarms, incidents: this.parts.runbooks, modbus: this.parts.modbus, display: this.parts.display, billing: this.parts.billing?.service, health: () => this.health(),
     };
   }
 

@@ -31,6 +31,7 @@ export class Metrics {
   readonly signalEvents = new Counter({ name: 'bohub_signal_events_total', help: 'Safety signal state changes received', labelNames: ['kind'], registers: [this.registry] });
   readonly loginFailures = new Counter({ name: 'bohub_login_failures_total', help: 'Failed login attempts', registers: [this.registry] });
   readonly socketClients = new Gauge({ name: 'bohub_socket_clients', help: 'Connected live-update clients', registers: [this.registry] });
+  readonly liveRefusedEvents = new Counter({ name: 'bohub_live_refused_events_total', help: 'Events live-update clients sent up the socket, all refused (the dashboard only listens), by event name', labelNames: ['event'], registers: [this.registry] });
   readonly incidentsOpened = new Counter({ name: 'bohub_incidents_opened_total', help: 'Incidents opened, by runbook', labelNames: ['runbook'], registers: [this.registry] });
   readonly incidentEscalations = new Counter({ name: 'bohub_incident_escalations_total', help: 'Runbook steps escalated past their deadline, by runbook', labelNames: ['runbook'], registers: [this.registry] });
   readonly notificationFailures = new Counter({ name: 'bohub_notification_failures_total', help: 'Incident notifications given up after every retry, by sink', labelNames: ['sink'], registers: [this.registry] });

@@ -1,6 +1,7 @@
 import type { AlarmService } from './alarms/types.ts';
 import type { BillingService } from './billing/service.ts';
 import type { Clock } from './clock.ts';
+import type { ModbusDriverStats } from './drivers/modbus/driver.ts';
 import type { LoadedConfig } from './config/load.ts';
 import type { EventBus } from './events.ts';
 import type { LatestValues } from './latest.ts';
@@ -34,5 +35,7 @@ export interface HubServices {
   incidents?: IncidentService;
   /** Lobby-screen content (gateway/display); absent until the hub wires it, and the display API answers 503 meanwhile. */
   display?: DisplayService;
+  /** The Modbus driver's counters (GET /api/devices); absent when the hub runs without one, and the page lists no buses or meters. */
+  modbus?: { stats(): ModbusDriverStats };
   health(): HealthReport;
 }

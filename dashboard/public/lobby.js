@@ -24,8 +24,8 @@
 // the last content at once instead of a blank screen. Entries past their `until` are dropped
 // even then.
 
-/** @typedef {import('../gateway/display/types.ts').ScreenNow} ScreenNow */
-/** @typedef {import('../gateway/display/types.ts').ScreenEntry} ScreenEntry */
+/** @typedef {import('../../gateway/display/types.ts').ScreenNow} ScreenNow */
+/** @typedef {import('../../gateway/display/types.ts').ScreenEntry} ScreenEntry */
 
 const $ = (id) => document.getElementById(id);
 

@@ -47,6 +47,11 @@ export function startBuilding(): void {
     for (const v of frame) next.set(pointKey(v.device, v.point), v);
     values.set(next);
   });
+  onLive('signal.state', (state) => {
+    const next = new Map(signals.get());
+    next.set(state.signal, state);
+    signals.set(next);
+  });
   onLive('device.status', (status) => {
     const next = new Map(deviceStatus.get());
     next.set(status.device, status);

@@ -46,7 +46,7 @@ function eventListeners(event: string): Set<(...args: unknown[]) => void> {
   return set;
 }
 
-const EVENTS: Array<keyof ServerToClientEvents> = ['meter.values', 'device.status', 'alarm.changed', 'incident.changed', 'display.changed'];
+const EVENTS: Array<keyof ServerToClientEvents> = ['meter.values', 'device.status', 'signal.state', 'alarm.changed', 'incident.changed', 'display.changed'];
 
 async function resync(): Promise<void> {
   await Promise.allSettled([...resyncHandlers].map((fn) => fn()));

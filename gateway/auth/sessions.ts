@@ -1,11 +1,20 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Clock } from '../clock.ts';
-import type { Role } from '../config/schema.ts';
+import type { LoadedConfig } from '../config/load.ts';
+import { ROLES, type Role } from '../config/schema.ts';
+import type { SessionRecords } from '../storage/types.ts';
 
-// Login sessions, kept in memory: a restart logs everyone out, which is acceptable
-// for a control room (the wall screens log in again) and keeps secrets off disk.
-// Only the SHA-256 of each token is stored, so a heap dump or a debug log of this
-// map cannot be replayed as a login (OWASP Session Management Cheat Sheet).
+// Login sessions. They are kept in memory and, when the store is given a place to
+// keep them (the records store's `sessions` table, migration 6), also on disk, so a
+// hub restart does not log the control room out: issue 8 asks that after a restart
+// the page reconnects and resyncs without logging in again. Only the SHA-256 of each
+// token is kept, in memory and on disk, so a heap dump, a debug log or a copy of
+// records.db cannot be replayed as a login (OWASP Session Management Cheat Sheet).
+//
+// A kept session is bound to what its login was checked against: at start, a session
+// whose user was removed from the config, whose role or password changed, or whose
+// lobby screen or display token is gone, is dropped, not restored (OWASP: a changed
+// credential ends the sessions made with the old one).
 
 /** The cookie that carries the token; the same token also works as `Authorization: Bearer`. */
 export const SESSION_COOKIE = 'bohub_session';
@@ -29,14 +38,26 @@ export interface SessionUser {
   screen?: string;
 }
 
+/** Where and against what sessions are kept across a restart. */
+export interface SessionPersistence {
+  records: SessionRecords;
+  /** The users and screens sessions are checked against when they are restored. */
+  config: LoadedConfig;
+}
+
 export class SessionStore {
   private readonly sessions = new Map<string, Session>();
   private readonly endListeners = new Set<(sessionId: string) => void>();
+  /** What the start restored from the records store, and what it dropped as no longer matching the config (expired ones are just deleted). */
+  readonly restored = { kept: 0, dropped: 0 };
 
   constructor(
     private readonly clock: Clock,
     private readonly ttlMinutes: number,
-  ) {}
+    private readonly persist?: SessionPersistence,
+  ) {
+    if (persist) this.restore(persist);
+  }
 
   /** Creates a session and returns the bearer token; the token itself is never stored. */
   create(user: SessionUser): { token: string; session: Session } {
@@ -54,6 +75,9 @@ export class SessionStore {
       expiresAt: now + this.ttlMinutes * 60_000,
     };
     this.sessions.set(session.id, session);
+    const binding = this.persist && bindingOf(session, this.persist.config);
+    // A login the config does not know (none today) is simply not kept across a restart.
+    if (binding) this.persist!.records.saveSession({ ...session, binding });
     return { token, session };
   }
 
@@ -96,8 +120,57 @@ export class SessionStore {
 
   private end(id: string): void {
     this.sessions.delete(id);
+    this.persist?.records.deleteSession(id);
     for (const fn of this.endListeners) fn(id);
   }
+
+  /** Loads the unexpired sessions that still match the config; deletes the rest from the records store. */
+  private restore({ records, config }: SessionPersistence): void {
+    const now = this.clock.now();
+    for (const stored of records.loadSessions(now)) {
+      const role = ROLES.find((r) => r === stored.role);
+      // A session TTL shortened in the config applies to the sessions made before.
+      const expiresAt = Math.min(stored.expiresAt, stored.createdAt + this.ttlMinutes * 60_000);
+      const session: Session | undefined = role && {
+        id: stored.id,
+        username: stored.username,
+        displayName: stored.displayName,
+        role,
+        ...(stored.screen !== undefined ? { screen: stored.screen } : {}),
+        createdAt: stored.createdAt,
+        expiresAt,
+      };
+      if (session && expiresAt > now && bindingOf(session, config) === stored.binding) {
+        this.sessions.set(session.id, session);
+        continue;
+      }
+      records.deleteSession(stored.id);
+      if (expiresAt > now) this.restored.dropped++;
+    }
+    this.restored.kept = this.sessions.size;
+  }
+}
+
+/**
+ * SHA-256 of what a session's login was checked against: the role, the user and the
+ * password hash for a person; the screen and its display token hash for a lobby
+ * screen. Undefined when the config no longer has that user with that role, or that
+ * screen with a token: such a session must not come back after a restart.
+ */
+function bindingOf(session: SessionUser, config: LoadedConfig): string | undefined {
+  const { building } = config;
+  let material: string[];
+  if (session.screen !== undefined) {
+    // A lobby screen's own login (POST /api/display/login).
+    const screen = building.displays.find((d) => d.id === session.screen);
+    if (session.role !== 'display' || !screen?.tokenHash) return undefined;
+    material = ['display', session.username, screen.id, screen.tokenHash];
+  } else {
+    const user = building.users.find((u) => u.username === session.username);
+    if (!user || user.role !== session.role) return undefined;
+    material = [user.role, user.username, user.passwordHash];
+  }
+  return createHash('sha256').update(JSON.stringify(material)).digest('hex');
 }
 
 export function hashToken(token: string): string {

@@ -12,11 +12,13 @@ import { LoginGuard } from './login-guard.ts';
 import { attachDisplayLive } from './display-live.ts';
 import { attachLive } from './live.ts';
 import { registerAlarmRoutes } from './routes/alarms.ts';
+import { registerAuditRoutes } from './routes/audit.ts';
 import { registerAuthRoutes } from './routes/auth.ts';
 import { registerBillingRoutes } from './routes/billing.ts';
 import { registerDisplayLoginRoute } from './routes/display-login.ts';
 import { registerDisplayRoutes, registerLobbyPage } from './routes/display.ts';
 import { registerDataRoutes } from './routes/data.ts';
+import { registerDeviceRoutes } from './routes/devices.ts';
 import { registerHealthRoutes } from './routes/health.ts';
 import { registerIncidentRoutes } from './routes/incidents.ts';
 import { registerSiteRoutes } from './routes/site.ts';
@@ -39,7 +41,10 @@ export async function buildApp(services: HubServices, options: AppOptions = {}):
   const log = services.log.child({ module: 'http' }) as unknown as FastifyBaseLogger;
   // One log line per change of state, not per request: request logging is off; errors are logged below.
   const app: FastifyInstance = Fastify({ loggerInstance: log, trustProxy: false, logController: new LogController({ disableRequestLogging: true }) });
-  const sessions = new SessionStore(services.clock, services.config.building.web.sessionTtlMinutes);
+  // Sessions are kept in the records store when it can (issue 8: a hub restart does not log the control room out).
+  const persisted = services.records.sessions;
+  const sessions = new SessionStore(services.clock, services.config.building.web.sessionTtlMinutes, persisted ? { records: persisted, config: services.config } : undefined);
+  if (persisted) log.info(sessions.restored, 'login sessions restored');
   const ctx: HttpContext = { services, sessions, logins: new LoginGuard(services) };
 
   await app.register(fastifyCookie);
@@ -76,6 +81,8 @@ export async function buildApp(services: HubServices, options: AppOptions = {}):
   registerIncidentRoutes(app, ctx);
   registerDisplayLoginRoute(app, ctx);
   registerDisplayRoutes(app, ctx);
+  registerDeviceRoutes(app, ctx);
+  registerAuditRoutes(app, ctx);
 
   const dashboardDir = options.dashboardDir ?? DEFAULT_DASHBOARD_DIR;
   const built = existsSync(join(dashboardDir, 'index.html'));

@@ -4,7 +4,7 @@ import type { Session } from '../auth/sessions.ts';
 import type { Timer } from '../clock.ts';
 import { mayReadScreen } from './access.ts';
 import type { HttpContext } from './context.ts';
-import { sessionOf, type LiveServer } from './live.ts';
+import { clientEventRefuser, sessionOf, type LiveServer } from './live.ts';
 import {
   DISPLAY_NAMESPACE,
   type ClientToServerEvents,
@@ -68,8 +68,11 @@ export function attachDisplayLive(app: FastifyInstance, { services, sessions }: 
   });
 
   const expiryTimers = new Map<string, Timer>();
+  // A screen only listens, like the control room: whatever it sends is refused and counted.
+  const refuseClientEvents = clientEventRefuser(app, metrics);
   ns.on('connection', (socket) => {
     metrics.socketClients.inc();
+    refuseClientEvents(socket);
     const { screen, session } = socket.data;
     void socket.join(screenRoom(screen));
     // Node timers overflow past 2^31-1 ms (~24.8 days); a longer session is re-checked by reconnecting.

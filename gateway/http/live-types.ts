@@ -1,10 +1,10 @@
 import type { AlarmChange } from '../alarms/types.ts';
 import type { ScreenNow } from '../display/types.ts';
-import type { DeviceStatus, HubEvents, PointValue } from '../events.ts';
+import type { DeviceStatus, HubEvents, PointValue, SignalState } from '../events.ts';
 import type { IncidentChange } from '../runbooks/types.ts';
 
 // The socket.io event map, shared by gateway/http/live.ts and the dashboard
-// (dashboard/app.js refers to these types in JSDoc; it has no build step).
+// (dashboard/src/live.ts imports these types; the lobby page, dashboard/public/lobby.js, in JSDoc).
 
 /** Values that arrived within one coalescing window (100 ms), latest per point. */
 export interface MeterValuesFrame {
@@ -14,6 +14,8 @@ export interface MeterValuesFrame {
 export interface ServerToClientEvents {
   'meter.values': (frame: MeterValuesFrame) => void;
   'device.status': (status: DeviceStatus) => void;
+  /** A safety signal's new state (fire zone, leak, feeder, gas, weather), sent at once. */
+  'signal.state': (state: SignalState) => void;
   /** Every alarm change, sent the moment it happens: never coalesced, never delayed. */
   'alarm.changed': (change: AlarmChange) => void;
   /** Every incident change (opened, step done, escalated, ...), sent at once: never coalesced, never delayed. */

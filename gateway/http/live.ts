@@ -15,6 +15,11 @@ import { COALESCE_MS, type ClientToServerEvents, type LiveAuth, type LiveRefusal
 // (latest value per point), so a burst of polls costs a wall screen at most 10 frames
 // a second. Device status changes are rare and go out at once. Alarm and incident
 // changes are never coalesced or delayed: each goes out at once to every authorised client.
+//
+// Nothing is accepted up the socket: the dashboard only listens (every action is a
+// REST call, checked by role and audited). An event a client sends anyway is refused,
+// counted in bohub_live_refused_events_total and logged once per socket; an ack it
+// asked for is answered with the refusal. The socket itself stays up.
 
 interface SocketData {
   session: Session;
@@ -29,6 +34,9 @@ export interface LiveServer {
 
 /** Room every authorised socket joins; events are broadcast to it. */
 const ROOM = 'live';
+/** Refused event names are a metric label: cut to this length, and to this many distinct names (then '(other)'), so a client cannot grow the registry without bound. */
+const EVENT_LABEL_CHARS = 64;
+const EVENT_LABELS_MAX = 50;
 let instances = 0;
 
 /**
@@ -52,9 +60,11 @@ export function attachLive(app: FastifyInstance, { services, sessions }: HttpCon
   });
 
   const expiryTimers = new Map<string, Timer>();
+  const refuseClientEvents = clientEventRefuser(app, metrics);
   io.on('connection', (socket) => {
     metrics.socketClients.inc();
     void socket.join(ROOM);
+    refuseClientEvents(socket);
     // Node timers overflow past 2^31-1 ms (~24.8 days); a longer session is re-checked by reconnecting.
     const untilExpiry = Math.min(socket.data.session.expiresAt - clock.now(), 2 ** 31 - 1);
     expiryTimers.set(socket.id, clock.setTimeout(() => socket.disconnect(true), Math.max(0, untilExpiry)));
@@ -86,6 +96,8 @@ export function attachLive(app: FastifyInstance, { services, sessions }: HttpCon
     flushTimer ??= clock.setTimeout(flush, COALESCE_MS);
   });
   events.on(owner, 'device.status', (status) => io.to(ROOM).emit('device.status', status));
+  // Safety signal states (fire zones, leaks, feeders, weather) are rare and go out at once, like alarms.
+  events.on(owner, 'signal.state', (state) => io.to(ROOM).emit('signal.state', state));
   // Alarms bypass the coalescing window entirely: each change is its own frame, at once
   // (NFPA 72 on-premises notification; issue 5 aims far below its 10 s).
   events.on(owner, 'alarm.changed', (change) => io.to(ROOM).emit('alarm.changed', change));
@@ -111,6 +123,37 @@ export function attachLive(app: FastifyInstance, { services, sessions }: HttpCon
   });
 
   return { io };
+}
+
+/**
+ * Returns what refuses, on one socket, every event its client sends: counted by name,
+ * logged once per socket at warn, an ack answered with the refusal; the socket stays
+ * up. One per app, so the label cap is shared by all its sockets (also for the
+ * /display namespace, display-live.ts).
+ */
+export function clientEventRefuser(app: FastifyInstance, metrics: HttpContext['services']['metrics']): (socket: Socket<Record<string, never>, object, object, { session: Session }>) => void {
+  const labels = new Set<string>();
+  const labelOf = (event: unknown): string => {
+    const name = String(event).slice(0, EVENT_LABEL_CHARS);
+    if (labels.has(name)) return name;
+    if (labels.size >= EVENT_LABELS_MAX) return '(other)';
+    labels.add(name);
+    return name;
+  };
+  return (socket) => {
+    let warned = false;
+    socket.onAny((event: unknown, ...args: unknown[]) => {
+      const label = labelOf(event);
+      metrics.liveRefusedEvents.inc({ event: label });
+      if (!warned) {
+        warned = true;
+        const { username, role } = socket.data.session;
+        app.log.warn({ socket: socket.id, namespace: socket.nsp.name, username, role, event: label }, 'live client sent an event up the socket; refused (further ones from this socket are counted, not logged)');
+      }
+      const ack = args.at(-1);
+      if (typeof ack === 'function') ack({ error: { code: 'BOHUB_FORBIDDEN', message: 'the live socket accepts no events; use the REST API' } });
+    });
+  };
 }
 
 /** The session from the handshake's `auth.token`, else from the session cookie (also used by display-live.ts). */

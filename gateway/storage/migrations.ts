@@ -235,6 +235,29 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 6,
+    name: 'sessions',
+    sql: `
+      -- Login sessions (gateway/auth/sessions.ts), so a hub restart does not log the
+      -- control room out (issue 8: the page reconnects and resyncs without a new login).
+      -- Keyed by the SHA-256 of the token, never the token: a copy of this file cannot
+      -- be replayed as a login (OWASP Session Management Cheat Sheet).
+      CREATE TABLE sessions (
+        id           TEXT    PRIMARY KEY,
+        username     TEXT    NOT NULL,
+        display_name TEXT    NOT NULL,
+        role         TEXT    NOT NULL,
+        screen       TEXT,
+        -- SHA-256 of what the login was checked against (role, user, screen, password or
+        -- token hash): a session outlives no change of these in the config.
+        binding      TEXT    NOT NULL,
+        created_at   INTEGER NOT NULL,
+        expires_at   INTEGER NOT NULL
+      );
+      CREATE INDEX sessions_expires ON sessions (expires_at);
+    `,
+  },
 ];
 
 /**

@@ -1,17 +1,11 @@
 import { systemClock, type Clock } from '../clock.ts';
 import { MIGRATIONS, migrate } from './migrations.ts';
 import { openSqlite, type SqliteDb } from './sqlite-file.ts';
-import type { AuditEntry, RecordStore, StoredAuditEntry } from './types.ts';
+import type { AuditEntry, AuditFilter, RecordStore, SessionRecords, StoredAuditEntry, StoredSession } from './types.ts';
+
+export type { AuditFilter } from './types.ts';
 
 export const RECORDS_FILE = 'records.db';
-
-export interface AuditFilter {
-  actor?: string;
-  action?: string;
-  /** Entries at or after this time (ms since epoch). */
-  since?: number;
-  limit?: number;
-}
 
 interface AuditRow {
   id: number;
@@ -30,6 +24,7 @@ interface AuditRow {
  */
 export class SqliteRecordStore implements RecordStore {
   private readonly insertAudit;
+  readonly sessions: SessionRecords;
 
   private constructor(
     /** The open database, for repositories that add their own tables via migrations. */
@@ -39,6 +34,7 @@ export class SqliteRecordStore implements RecordStore {
     this.insertAudit = db.prepare(
       'INSERT INTO audit_log (at, actor, action, subject, before_json, after_json) VALUES (@at, @actor, @action, @subject, @before_json, @after_json)',
     );
+    this.sessions = new SqliteSessionRecords(db);
   }
 
   /**
@@ -74,13 +70,27 @@ export class SqliteRecordStore implements RecordStore {
     return { ...entry, id: Number(info.lastInsertRowid) };
   }
 
-  /** Newest first. */
+  /** Newest first (by time, then id); `before` continues after that entry in the same order. */
   listAudit(filter: AuditFilter = {}): StoredAuditEntry[] {
     const where: string[] = [];
     const params: Record<string, string | number> = {};
     if (filter.actor !== undefined) (where.push('actor = @actor'), (params.actor = filter.actor));
-    if (filter.action !== undefined) (where.push('action = @action'), (params.action = filter.action));
+    if (filter.action !== undefined) {
+      if (filter.actionPrefix) {
+        // substr, not LIKE: an action's `_` or `%` must not act as a wildcard.
+        where.push('substr(action, 1, length(@action)) = @action');
+      } else where.push('action = @action');
+      params.action = filter.action;
+    }
+    if (filter.subject !== undefined) (where.push('subject = @subject'), (params.subject = filter.subject));
     if (filter.since !== undefined) (where.push('at >= @since'), (params.since = filter.since));
+    if (filter.until !== undefined) (where.push('at <= @until'), (params.until = filter.until));
+    if (filter.before !== undefined) {
+      // Keyset paging on (at, id), the order of the answer: a page never repeats or skips
+      // an entry, even when clocks made a later id carry an earlier time.
+      where.push('(at < (SELECT at FROM audit_log WHERE id = @before) OR (at = (SELECT at FROM audit_log WHERE id = @before) AND id < @before))');
+      params.before = filter.before;
+    }
     // SQLite treats a negative LIMIT as "no limit".
     params.limit = filter.limit ?? -1;
     const sql = `SELECT * FROM audit_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY at DESC, id DESC LIMIT @limit`;
@@ -101,4 +111,54 @@ function toEntry(row: AuditRow): StoredAuditEntry {
   if (row.before_json !== null) entry.before = JSON.parse(row.before_json);
   if (row.after_json !== null) entry.after = JSON.parse(row.after_json);
   return entry;
+}
+
+interface SessionRow {
+  id: string;
+  username: string;
+  display_name: string;
+  role: string;
+  screen: string | null;
+  binding: string;
+  created_at: number;
+  expires_at: number;
+}
+
+/** The `sessions` table (migration 6): what gateway/auth/sessions.ts keeps across a restart. */
+class SqliteSessionRecords implements SessionRecords {
+  private readonly insert;
+  private readonly remove;
+  private readonly removeExpired;
+  private readonly selectAll;
+
+  constructor(db: SqliteDb) {
+    this.insert = db.prepare(
+      'INSERT OR REPLACE INTO sessions (id, username, display_name, role, screen, binding, created_at, expires_at) VALUES (@id, @username, @display_name, @role, @screen, @binding, @created_at, @expires_at)',
+    );
+    this.remove = db.prepare('DELETE FROM sessions WHERE id = ?');
+    this.removeExpired = db.prepare('DELETE FROM sessions WHERE expires_at <= ?');
+    this.selectAll = db.prepare('SELECT * FROM sessions ORDER BY created_at, id');
+  }
+
+  saveSession(s: StoredSession): void {
+    this.insert.run({ id: s.id, username: s.username, display_name: s.displayName, role: s.role, screen: s.screen ?? null, binding: s.binding, created_at: s.createdAt, expires_at: s.expiresAt });
+  }
+
+  deleteSession(id: string): void {
+    this.remove.run(id);
+  }
+
+  loadSessions(now: number): StoredSession[] {
+    this.removeExpired.run(now);
+    return (this.selectAll.all() as SessionRow[]).map((r) => ({
+      id: r.id,
+      username: r.username,
+      displayName: r.display_name,
+      role: r.role,
+      ...(r.screen !== null ? { screen: r.screen } : {}),
+      binding: r.binding,
+      createdAt: r.created_at,
+      expiresAt: r.expires_at,
+    }));
+  }
 }

@@ -96,13 +96,55 @@ export interface StoredAuditEntry extends AuditEntry {
   id: number;
 }
 
+/** Which audit entries listAudit returns; every field narrows the answer (GET /api/audit, AuditReply). */
+export interface AuditFilter {
+  actor?: string;
+  /** Exact action, or with actionPrefix every action starting with it (`alarm.`). */
+  action?: string;
+  /** Match `action` as a prefix. */
+  actionPrefix?: boolean;
+  subject?: string;
+  /** Entries at or after this time (ms since epoch). */
+  since?: number;
+  /** Entries at or before this time (ms since epoch). */
+  until?: number;
+  /** Entries older than this entry (in the newest-first order): the next page. */
+  before?: number;
+  limit?: number;
+}
+
+/** A login session as kept in the records store (gateway/auth/sessions.ts); never the token itself. */
+export interface StoredSession {
+  /** SHA-256 of the token, hex. */
+  id: string;
+  username: string;
+  displayName: string;
+  role: string;
+  screen?: string;
+  /** SHA-256 of what the login was checked against, so a changed user or password ends the session at load. */
+  binding: string;
+  createdAt: number;
+  expiresAt: number;
+}
+
+/** Where sessions survive a restart (the records store's `sessions` table, migration 6). */
+export interface SessionRecords {
+  saveSession(session: StoredSession): void;
+  deleteSession(id: string): void;
+  /** Deletes the sessions expired at `now` and returns the others. */
+  loadSessions(now: number): StoredSession[];
+}
+
 /** The records store: SQLite in WAL mode; every write that matters is one transaction. */
 export interface RecordStore {
   /** Runs fn in one transaction; a throw rolls everything back. */
   transaction<T>(fn: () => T): T;
   /** Append-only: entries are never updated or deleted. */
   appendAudit(entry: AuditEntry): StoredAuditEntry;
-  listAudit(filter?: { actor?: string; action?: string; since?: number; limit?: number }): StoredAuditEntry[];
+  /** Newest first. */
+  listAudit(filter?: AuditFilter): StoredAuditEntry[];
+  /** Persistent login sessions; a store without them (a test's fake) keeps sessions in memory only. */
+  readonly sessions?: SessionRecords;
   /** The schema version the migrations have reached. */
   schemaVersion(): number;
   close(): void;

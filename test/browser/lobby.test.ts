@@ -73,7 +73,7 @@ describeWithProgram(whichProgram('/usr/bin/chromium'), 'lobby page in chromium a
     await expect.poll(() => entryId(pageA), { timeout: 10_000 }).toBe(`item:${approved.id}`);
     expect(await pageA.locator('#title-zh').textContent()).toBe('A座测试通知');
     expect(await pageA.locator('#title-en').textContent()).toBe('A座测试通知 (en)');
-    // The image loads with the session cookie the display login set (see dashboard/lobby.js).
+    // The image loads with the session cookie the display login set (see dashboard/public/lobby.js).
     await expect.poll(() => pageA.locator('#image').evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth), { timeout: 5000 }).toBe(320);
     expect(await pageA.locator('#image').isVisible()).toBe(true);
     // The token left the address bar and stays in this browser for the next reload.

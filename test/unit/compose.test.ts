@@ -76,5 +76,8 @@ describe('docker-compose.yml', () => {
     const dockerfile = readFileSync(join(REPO, 'Dockerfile'), 'utf8');
     for (const dir of ['gateway', 'simulators', 'dashboard', 'devices', 'bin']) expect(dockerfile).toMatch(new RegExp(`^COPY ${dir} `, 'm'));
     expect(dockerfile).toMatch(/^FROM node:20/m);
+    // The dashboard is bundled in a build stage (Vite is a devDependency) and the runtime takes only its output.
+    expect(dockerfile).toMatch(/^RUN npm run build$/m);
+    expect(dockerfile).toMatch(/^COPY --from=dashboard \S+\/dashboard\/dist \.\/dashboard\/dist$/m);
   });
 });

@@ -49,6 +49,11 @@ export interface DeviceStats {
   status: DeviceCommStatus;
   consecutiveFailures: number;
   lastError?: string;
+  /** Failed polls since start, the bus's own connection failures included (the devices page, issue 8). */
+  errors: number;
+  lastErrorAt?: number;
+  /** When a poll last answered. */
+  lastGoodAt?: number;
 }
 
 export interface BusPollStats extends BusStats {
@@ -106,6 +111,7 @@ export class ModbusDriver implements Plugin {
         slowDueAt: 0,
         status: 'unknown',
         consecutiveFailures: 0,
+        errors: 0,
         skipUntil: 0,
         breakerMs: this.breaker.initialMs,
       });
@@ -145,7 +151,14 @@ export class ModbusDriver implements Plugin {
     }
     const devices: Record<string, DeviceStats> = {};
     for (const [id, d] of this.devices)
-      devices[id] = { status: d.status, consecutiveFailures: d.consecutiveFailures, ...(d.lastError ? { lastError: d.lastError } : {}) };
+      devices[id] = {
+        status: d.status,
+        consecutiveFailures: d.consecutiveFailures,
+        ...(d.lastError ? { lastError: d.lastError } : {}),
+        errors: d.errors,
+        ...(d.lastErrorAt !== undefined ? { lastErrorAt: d.lastErrorAt } : {}),
+        ...(d.lastGoodAt !== undefined ? { lastGoodAt: d.lastGoodAt } : {}),
+      };
     return { buses, devices };
   }
 
@@ -221,6 +234,7 @@ export class ModbusDriver implements Plugin {
     device.skipUntil = 0;
     device.breakerMs = this.breaker.initialMs;
     delete device.lastError;
+    device.lastGoodAt = this.opts.clock.now();
     this.setStatus(device, 'online');
     this.opts.events.emit('meter.values', { device: device.meter.id, values: device.qualities.accept(decoded, this.opts.clock.now()) });
   }
@@ -259,6 +273,8 @@ export class ModbusDriver implements Plugin {
   private deviceFailed(device: DeviceState, err: unknown): BohubError {
     const error = err instanceof BohubError ? err : new BohubError('BOHUB_MODBUS_EXCEPTION', describeError(err), { cause: err });
     device.lastError = describeError(error);
+    device.errors++;
+    device.lastErrorAt = this.opts.clock.now();
     // A bus that is not connected is the bus's fault, logged once by the bus; it must
     // not trip every meter's breaker, or they would all be skipped once it is back.
     if (error.code !== 'BOHUB_MODBUS_CONNECT') {
@@ -307,6 +323,11 @@ interface DeviceState {
   status: DeviceCommStatus;
   consecutiveFailures: number;
   lastError?: string;
+  /** Failed polls since start, and when the last one failed. */
+  errors: number;
+  lastErrorAt?: number;
+  /** When a poll last answered. */
+  lastGoodAt?: number;
   /** Circuit breaker: the device is not polled before this time. */
   skipUntil: number;
   /** The next skip period. */

@@ -1,11 +1,15 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { SESSION_COOKIE, tokenFrom, type Session } from '../../auth/sessions.ts';
+import type { LoadedConfig } from '../../config/load.ts';
 import { ROLES } from '../../config/schema.ts';
 import { sendError } from '../access.ts';
 import type { HttpContext } from '../context.ts';
+import { dutyPostsOf, permissionsOf } from '../permissions.ts';
 
-// POST /api/auth/login, POST /api/auth/logout, GET /api/auth/me.
+// POST /api/auth/login, POST /api/auth/logout, GET /api/auth/me. The login and /me
+// also say what the role may do (permissions.ts), so the dashboard shows only those
+// controls (issue 8); every route still checks the role itself.
 
 const loginBody = z.object({
   username: z.string().min(1).max(64),
@@ -13,6 +17,7 @@ const loginBody = z.object({
 });
 
 export function registerAuthRoutes(app: FastifyInstance, { services, sessions, logins }: HttpContext): void {
+  const describe = (session: Session) => describeSession(session, services.config);
   const users = new Map(services.config.building.users.map((u) => [u.username, u]));
 
   app.post('/api/auth/login', { config: { public: true } }, async (request, reply) => {
@@ -46,11 +51,16 @@ export function registerAuthRoutes(app: FastifyInstance, { services, sessions, l
   app.get('/api/auth/me', { config: { roles: ROLES } }, async (request) => describe(request.session!));
 }
 
-function describe(session: Session) {
+function describeSession(session: Session, config: LoadedConfig) {
   return {
     user: { username: session.username, displayName: session.displayName, role: session.role },
     expiresAt: new Date(session.expiresAt).toISOString(),
+    permissions: permissionsOf(session.role, config),
+    /** Duty posts (config duty.roles) whose runbook steps this user may complete. */
+    dutyPosts: dutyPostsOf(session.role, config),
   };
 }
 
-export type LoginReply = ReturnType<typeof describe> & { token: string };
+/** GET /api/auth/me; the login answers the same plus the token. */
+export type MeReply = ReturnType<typeof describeSession>;
+export type LoginReply = MeReply & { token: string };

@@ -179,7 +179,7 @@ export function registerDisplayRoutes(app: FastifyInstance, { services }: HttpCo
 }
 
 /**
- * GET /lobby/:screenId: the kiosk page (dashboard/lobby.html) for a known screen, 404
+ * GET /lobby/:screenId: the kiosk page (dashboard/public/lobby.html, copied into dashboard/dist by the build) for a known screen, 404
  * for any other. Public, like the dashboard's own page: the page logs in with the
  * screen's display token before it reads anything. Register it in the scope that
  * holds @fastify/static, whose reply.sendFile it uses; the app's security headers
