@@ -181,6 +181,10 @@ describe('data routes', () => {
       tenant: { company: '申城咖啡' },
       meters: [{ id: 'A-0101-E', kind: 'electricity', point: 'energy_import', unit: 'kWh' }, { id: 'A-0101-W', kind: 'water', point: 'volume', unit: 'm³' }],
     });
+    // Each safety signal with its tower, so the overview files it without guessing from the id.
+    expect(site.signals.find((s: any) => s.id === 'FZ-B-12')).toEqual({ id: 'FZ-B-12', kind: 'fire-zone', tower: 'B', floor: 12 });
+    expect(site.signals.find((s: any) => s.id === 'PF-A-1')).toMatchObject({ kind: 'power-feeder', tower: 'A' });
+    expect(new Set(site.signals.map((s: any) => s.kind))).toEqual(new Set(['fire-zone', 'leak', 'power-feeder', 'gas']));
   });
 
   it('serves the latest values in /api/live/snapshot', async () => {

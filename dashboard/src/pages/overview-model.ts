@@ -50,15 +50,14 @@ export function floorLabel(level: number): string {
 }
 
 /**
- * The tower a signal belongs to. /api/site does not carry the signals' config
- * (signals[].tower), so the id convention of the config is read instead: the
- * second dash-separated part is the tower (`FZ-A-07`, `LK-B-R04`, `PF-A-GEN`).
+ * The signals of each tower, by the place /api/site gives each (`signals[].tower`).
  * Signals that name no tower (weather) are not shown per tower.
  */
-export function signalsByTower(signals: ReadonlyMap<string, SignalState>, towerIds: string[]): Map<string, SignalState[]> {
+export function signalsByTower(signals: ReadonlyMap<string, SignalState>, places: ReadonlyArray<{ id: string; tower: string }>, towerIds: string[]): Map<string, SignalState[]> {
   const out = new Map<string, SignalState[]>(towerIds.map((id) => [id, []]));
+  const towerOf = new Map(places.map((p) => [p.id, p.tower]));
   for (const s of signals.values()) {
-    const tower = s.signal.split('-')[1];
+    const tower = towerOf.get(s.signal);
     if (tower !== undefined) out.get(tower)?.push(s);
   }
   for (const list of out.values()) list.sort((a, b) => a.signal.localeCompare(b.signal));

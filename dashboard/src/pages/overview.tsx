@@ -30,7 +30,7 @@ export function OverviewPage(_props: PageProps) {
   const status = useStore(deviceStatus);
   const sigs = useStore(signals);
   if (!tree) return <p class="muted">{t('loading')}</p>;
-  const byTower = signalsByTower(sigs, tree.towers.map((tw) => tw.id));
+  const byTower = signalsByTower(sigs, tree.signals, tree.towers.map((tw) => tw.id));
   return (
     <div class="ov-towers" data-testid="overview">
       {tree.towers.map((tower) => (

@@ -4,7 +4,8 @@ import { DATA_ROLES } from '../access.ts';
 import type { HttpContext } from '../context.ts';
 
 // GET /api/site: the building tree the dashboard draws, with each unit's meters and
-// the point each meter is billed from (the one the dashboard shows).
+// the point each meter is billed from (the one the dashboard shows), and where each
+// safety signal is.
 
 /** Roles that may see tenants' contact phone numbers; viewers (customer service screens) may not. */
 const CONTACT_ROLES: readonly Role[] = ['operator', 'supervisor', 'finance', 'admin'];
@@ -42,6 +43,7 @@ export type SiteReply = ReturnType<typeof siteTree>;
 function siteTree(building: BuildingConfig, metersByUnit: Map<string, SiteMeter[]>, contacts: boolean) {
   return {
     site: { id: building.site.id, name: building.site.name, timezone: building.site.timezone, demo: building.site.demo },
+    signals: siteSignals(building),
     towers: building.towers.map((t) => ({
       id: t.id,
       name: t.name,
@@ -56,6 +58,25 @@ function siteTree(building: BuildingConfig, metersByUnit: Map<string, SiteMeter[
       })),
     })),
   };
+}
+
+/** Each safety signal's place, so the page files it under its tower without guessing from the id. */
+function siteSignals(building: BuildingConfig): SiteSignal[] {
+  const s = building.signals;
+  return [
+    ...s.fireZones.map((z) => ({ id: z.id, kind: 'fire-zone' as const, tower: z.tower, floor: z.floor })),
+    ...s.leakSensors.map((z) => ({ id: z.id, kind: 'leak' as const, tower: z.tower, floor: z.floor, location: z.location })),
+    ...s.powerFeeders.map((z) => ({ id: z.id, kind: 'power-feeder' as const, tower: z.tower, location: z.name })),
+    ...s.gasDetectors.map((z) => ({ id: z.id, kind: 'gas' as const, tower: z.tower, floor: z.floor, location: z.location })),
+  ];
+}
+
+export interface SiteSignal {
+  id: string;
+  kind: 'fire-zone' | 'leak' | 'power-feeder' | 'gas';
+  tower: string;
+  floor?: number;
+  location?: { zh: string; en: string };
 }
 
 function tenantView(unit: UnitConfig, contacts: boolean) {
