@@ -1,3 +1,4 @@
+import { DateTime } from 'luxon';
 import { useEffect, useState } from 'preact/hooks';
 import { lang, type Lang } from './i18n.ts';
 import { Store, useStore } from './store.ts';
@@ -69,4 +70,16 @@ export function useNow(everyMs = 1000): number {
     return () => clearInterval(timer);
   }, [everyMs]);
   return now;
+}
+
+/** "2026-11-27T10:00" for an `<input type="datetime-local">`: the building's wall-clock time. */
+export function toLocalInput(ms: number, zone: string = buildingZone.get()): string {
+  return DateTime.fromMillis(ms, { zone }).toFormat("yyyy-LL-dd'T'HH:mm");
+}
+
+/** A datetime-local value read as the building's wall-clock time (ms), or undefined when it is not a time. */
+export function parseLocalInput(value: string, zone: string = buildingZone.get()): number | undefined {
+  if (!value) return undefined;
+  const d = DateTime.fromISO(value, { zone });
+  return d.isValid ? d.toMillis() : undefined;
 }

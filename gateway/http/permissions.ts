@@ -3,7 +3,7 @@ import type { Role } from '../config/schema.ts';
 import { DATA_ROLES } from './access.ts';
 import { ALARM_ACK_ROLES, ALARM_SHELVE_ROLES } from './routes/alarms.ts';
 import { AUDIT_ROLES } from './routes/audit.ts';
-import { BILLING_EDIT_ROLES, BILLING_READ_ROLES, BILLING_RUN_ROLES } from './routes/billing.ts';
+import { BILLING_APPROVE_ROLES, BILLING_EDIT_ROLES, BILLING_READ_ROLES, BILLING_RUN_ROLES } from './routes/billing.ts';
 import { INCIDENT_CLOSE_ROLES, INCIDENT_STABILISE_ROLES, INCIDENT_START_ROLES, INCIDENT_STEP_ROLES } from './routes/incidents.ts';
 
 // What a role may do, told to the dashboard by GET /api/auth/me so it shows only
@@ -22,6 +22,7 @@ export const PERMISSIONS = [
   'billing.read',
   'billing.run',
   'billing.edit',
+  'billing.approve',
   'display.edit',
   'display.approve',
   'audit.read',
@@ -42,6 +43,7 @@ export function permissionsOf(role: Role, config: LoadedConfig): Permission[] {
     'billing.read': BILLING_READ_ROLES,
     'billing.run': BILLING_RUN_ROLES,
     'billing.edit': BILLING_EDIT_ROLES,
+    'billing.approve': BILLING_APPROVE_ROLES,
     'display.edit': display.editorRoles,
     'display.approve': display.approverRoles,
     'audit.read': AUDIT_ROLES,

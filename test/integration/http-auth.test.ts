@@ -185,6 +185,9 @@ describe('data routes', () => {
     expect(site.signals.find((s: any) => s.id === 'FZ-B-12')).toEqual({ id: 'FZ-B-12', kind: 'fire-zone', tower: 'B', floor: 12 });
     expect(site.signals.find((s: any) => s.id === 'PF-A-1')).toMatchObject({ kind: 'power-feeder', tower: 'A' });
     expect(new Set(site.signals.map((s: any) => s.kind))).toEqual(new Set(['fire-zone', 'leak', 'power-feeder', 'gas']));
+    // The lobby screens, for the content pages; never their token hashes.
+    expect(site.displays.map((d: any) => d.id)).toEqual(expect.arrayContaining(['A-lobby', 'B-lobby']));
+    expect(JSON.stringify(site.displays)).not.toContain('tokenHash');
   });
 
   it('serves the latest values in /api/live/snapshot', async () => {

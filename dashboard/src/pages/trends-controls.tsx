@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { texts, useT } from '../i18n.ts';
-import { parseLocal, PERIODS, toLocalInput, windowProblem, type PeriodId, type TimeWindow } from './trends-model.ts';
+import { parseLocalInput, toLocalInput } from '../time.ts';
+import { PERIODS, windowProblem, type PeriodId, type TimeWindow } from './trends-model.ts';
 
 // The trends page's time controls (issue 8): the period presets, a custom
 // from/to in the building's time, panning by half the window, and the way back
@@ -48,8 +49,8 @@ export function TimeControls(p: TimeControlsProps) {
 
   function apply(event: Event) {
     event.preventDefault();
-    const a = parseLocal(from, p.zone);
-    const b = parseLocal(to, p.zone);
+    const a = parseLocalInput(from, p.zone);
+    const b = parseLocalInput(to, p.zone);
     const win = a !== undefined && b !== undefined ? { from: a, to: b } : undefined;
     const why = windowProblem(win);
     setProblem(why);

@@ -1,4 +1,3 @@
-import { DateTime } from 'luxon';
 import type { Series } from '../../../gateway/storage/types.ts';
 import { api } from '../api.ts';
 import type { SiteReply } from '../building.ts';
@@ -104,17 +103,6 @@ export function searchUnits(tree: SiteReply | undefined, text: string, max = 12)
         if (unit.meters.length && (unit.id.toLowerCase().includes(q) || unit.tenant?.company.toLowerCase().includes(q))) out.push(unit);
       }
   return out;
-}
-
-/** A `<input type="datetime-local">` value read as wall time in the building's zone; undefined when not a time. */
-export function parseLocal(value: string, zone: string): number | undefined {
-  const d = DateTime.fromISO(value, { zone });
-  return d.isValid ? d.toMillis() : undefined;
-}
-
-/** The building-time value for a `<input type="datetime-local">`. */
-export function toLocalInput(ms: number, zone: string): string {
-  return DateTime.fromMillis(ms, { zone }).toFormat("yyyy-LL-dd'T'HH:mm");
 }
 
 /** Why a custom window cannot be shown, or undefined when it can. */

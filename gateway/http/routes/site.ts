@@ -44,6 +44,8 @@ function siteTree(building: BuildingConfig, metersByUnit: Map<string, SiteMeter[
   return {
     site: { id: building.site.id, name: building.site.name, timezone: building.site.timezone, demo: building.site.demo },
     signals: siteSignals(building),
+    /** The lobby and lift screens (issue 9), for the content pages' screen choice and previews. */
+    displays: building.displays.map(({ id, tower, location }) => ({ id, tower, location })),
     towers: building.towers.map((t) => ({
       id: t.id,
       name: t.name,
