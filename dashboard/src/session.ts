@@ -1,7 +1,9 @@
 import type { Role } from '../../gateway/config/schema.ts';
 import type { Permission } from '../../gateway/http/permissions.ts';
 import { api, sessionLost } from './api.ts';
+import { onResync } from './live.ts';
 import { Store, useStore } from './store.ts';
+import { setHubClock } from './time.ts';
 
 // Who is logged in and what their role may do (GET /api/auth/me). The page shows
 // only the controls in `permissions`; the hub checks every request again.
@@ -12,6 +14,8 @@ export interface Me {
   permissions: Permission[];
   /** Duty posts (config duty.roles) whose runbook steps this user may complete. */
   dutyPosts: string[];
+  /** The hub's clock when it answered (ms). */
+  now: number;
 }
 
 /** undefined while the first /api/auth/me is on its way; null when logged out. */
@@ -23,11 +27,24 @@ sessionLost.subscribe((lost) => {
 
 export async function loadMe(): Promise<void> {
   try {
-    me.set(await api<Me>('/api/auth/me'));
+    const asked = Date.now();
+    const answer = await api<Me>('/api/auth/me');
+    setHubClock(answer.now, asked);
+    me.set(answer);
   } catch {
     me.set(null);
   }
 }
+
+// After a reconnect: the role may have changed with a restart, and the hub's clock is read again.
+onResync(async () => {
+  const asked = Date.now();
+  const answer = await api<Me>('/api/auth/me');
+  setHubClock(answer.now, asked);
+  const current = me.get();
+  if (current && JSON.stringify(current.permissions) === JSON.stringify(answer.permissions) && current.user.role === answer.user.role) return;
+  me.set(answer);
+});
 
 /** Throws ApiError (401 BOHUB_AUTH_FAILED, 429 BOHUB_RATE_LIMITED, ...) for the login form to show. */
 export async function login(username: string, password: string): Promise<void> {

@@ -9,6 +9,23 @@ import { Store, useStore } from './store.ts';
 
 export const buildingZone = new Store('Asia/Shanghai');
 
+/**
+ * How far the hub's clock is ahead of this browser's (ms). Deadlines are the hub's
+ * times, so countdowns run on the hub's clock: a phone whose clock is minutes off
+ * still shows the right time left. Set from /api/auth/me's `now` at every resync.
+ */
+let hubOffset = 0;
+
+export function setHubClock(hubNowMs: number, requestedAt: number): void {
+  // The answer was made somewhere between the request and now: take the middle.
+  hubOffset = hubNowMs - (requestedAt + Date.now()) / 2;
+}
+
+/** The hub's current time (ms). */
+export function hubNow(): number {
+  return Date.now() + hubOffset;
+}
+
 const formats = new Map<string, Intl.DateTimeFormat>();
 
 function format(kind: 'datetime' | 'time' | 'date', zone: string, l: Lang): Intl.DateTimeFormat {
@@ -60,13 +77,13 @@ export function fmtDuration(ms: number): string {
   return h ? `${sign}${h}:${pad(m)}:${pad(s)}` : `${sign}${pad(m)}:${pad(s)}`;
 }
 
-/** The current time, re-rendering every `everyMs` (countdowns, the clock); also re-renders on a zone or language change. */
+/** The hub's current time, re-rendering every `everyMs` (countdowns, the clock); also re-renders on a zone or language change. */
 export function useNow(everyMs = 1000): number {
-  const [now, setNow] = useState(Date.now());
+  const [now, setNow] = useState(hubNow());
   useStore(buildingZone);
   useStore(lang);
   useEffect(() => {
-    const timer = setInterval(() => setNow(Date.now()), everyMs);
+    const timer = setInterval(() => setNow(hubNow()), everyMs);
     return () => clearInterval(timer);
   }, [everyMs]);
   return now;

@@ -58,7 +58,9 @@ export class LoginGuard {
       // Secure only over https: the hub often runs on plain http inside the building LAN,
       // where a Secure cookie would never be sent back.
       secure: request.protocol === 'https',
-      expires: new Date(session.expiresAt),
+      // maxAge, not expires: a browser whose clock differs from the hub's would otherwise
+      // get a cookie that has already expired (or outlives its session).
+      maxAge: Math.max(0, Math.floor((session.expiresAt - session.createdAt) / 1000)),
     });
   }
 }

@@ -2,7 +2,7 @@ import { useState } from 'preact/hooks';
 import type { ContentTemplate, DisplayItem, ItemInput } from '../../../gateway/display/types.ts';
 import { api, ApiError } from '../api.ts';
 import { texts, usePick, useT } from '../i18n.ts';
-import { buildingZone, toLocalInput } from '../time.ts';
+import { buildingZone, toLocalInput, hubNow } from '../time.ts';
 import { fromLocalInput, planWeekOf, type ScreenInfo } from './lobby-time.ts';
 
 // Entering lobby content (handbook 第七节 二.1: reception enters next week's content,
@@ -55,7 +55,7 @@ interface ScheduleDraft {
 
 function draftOf(item: Pick<DisplayItem, 'screens' | 'start' | 'end' | 'planWeek' | 'planSlot' | 'priority' | 'urgent'> | undefined, zone: string, priority = 5): ScheduleDraft {
   if (item) return { screens: item.screens, start: toLocalInput(item.start, zone), end: toLocalInput(item.end, zone), planWeek: item.planWeek, planSlot: item.planSlot, priority: String(item.priority), urgent: item.urgent };
-  const start = Math.ceil(Date.now() / 3_600_000) * 3_600_000;
+  const start = Math.ceil(hubNow() / 3_600_000) * 3_600_000;
   const end = start + 7 * 86_400_000;
   return { screens: [], start: toLocalInput(start, zone), end: toLocalInput(end, zone), planWeek: planWeekOf(start, zone), planSlot: 1, priority: String(priority), urgent: false };
 }

@@ -6,7 +6,7 @@ import { useResource } from '../components/resource.ts';
 import { texts, usePick, useT } from '../i18n.ts';
 import { onLive } from '../live.ts';
 import { useCan } from '../session.ts';
-import { fmtDateTime } from '../time.ts';
+import { fmtDateTime, hubNow } from '../time.ts';
 import type { ScreenInfo } from './lobby-time.ts';
 
 // What each lobby screen shows now (GET /api/display/:screen/now, the very answer the
@@ -58,7 +58,7 @@ function ScreenPreview({ screen }: { screen: string }) {
   const next = now.data?.nextChangeAt;
   useEffect(() => {
     if (next === undefined) return;
-    const timer = setTimeout(() => void reload(), Math.max(0, next - Date.now()) + 500);
+    const timer = setTimeout(() => void reload(), Math.max(0, next - hubNow()) + 500);
     return () => clearTimeout(timer);
   }, [next, reload]);
   const d = now.data;

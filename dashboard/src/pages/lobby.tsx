@@ -9,7 +9,7 @@ import { texts, usePick, useT } from '../i18n.ts';
 import { onLive } from '../live.ts';
 import { useCan } from '../session.ts';
 import { useStore } from '../store.ts';
-import { buildingZone, fmtDateTime } from '../time.ts';
+import { buildingZone, fmtDateTime, hubNow } from '../time.ts';
 import { ItemForm, TemplateForm } from './lobby-form.tsx';
 import { EmergencyTemplates, ScreenPreviews } from './lobby-preview.tsx';
 import { planWeekOf, screensOf } from './lobby-time.ts';
@@ -85,8 +85,8 @@ export function LobbyPage(_props: PageProps) {
   const screens = screensOf(tree);
   const inWeek = all.filter((i) => !week || i.planWeek === week);
   const shown = inWeek.filter((i) => !state || i.state === state).sort((a, b) => b.id - a.id);
-  const thisWeek = planWeekOf(Date.now(), zone);
-  const nextWeek = planWeekOf(Date.now() + 7 * 86_400_000, zone);
+  const thisWeek = planWeekOf(hubNow(), zone);
+  const nextWeek = planWeekOf(hubNow() + 7 * 86_400_000, zone);
 
   async function act(item: DisplayItem, action: 'submit') {
     try {

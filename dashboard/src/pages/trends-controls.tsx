@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { texts, useT } from '../i18n.ts';
-import { parseLocalInput, toLocalInput } from '../time.ts';
+import { parseLocalInput, toLocalInput, hubNow } from '../time.ts';
 import { PERIODS, windowProblem, type PeriodId, type TimeWindow } from './trends-model.ts';
 
 // The trends page's time controls (issue 8): the period presets, a custom
@@ -57,7 +57,7 @@ export function TimeControls(p: TimeControlsProps) {
     if (!why) p.onCustom(win!);
   }
 
-  const atNow = p.shown.to >= Date.now() - 1000;
+  const atNow = p.shown.to >= hubNow() - 1000;
   return (
     <div class="tr-controls">
       <div class="tr-periods" role="group">

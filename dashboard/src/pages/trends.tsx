@@ -6,7 +6,7 @@ import { texts, useT } from '../i18n.ts';
 import { onResync } from '../live.ts';
 import { navigate } from '../router.ts';
 import { useStore } from '../store.ts';
-import { buildingZone, fmtDateTime } from '../time.ts';
+import { buildingZone, fmtDateTime, hubNow } from '../time.ts';
 import { TrendChart } from './trends-chart.tsx';
 import { TimeControls } from './trends-controls.tsx';
 import { loadTrend, MAX_METERS, meterIndex, PERIODS, type PeriodId, type SiteMeter, type TimeWindow, type Trend } from './trends-model.ts';
@@ -61,7 +61,7 @@ function useTrend(meters: SiteMeter[], win: TimeWindow): TrendState {
 }
 
 const lastPeriod = (id: PeriodId): TimeWindow => {
-  const to = Date.now();
+  const to = hubNow();
   return { from: to - PERIODS.find((p) => p.id === id)!.ms, to };
 };
 
@@ -82,7 +82,7 @@ export function TrendsPage({ params }: PageProps) {
   const pan = (direction: -1 | 1) => {
     const half = ((shown.to - shown.from) / 2) * direction;
     // Not past now: there is nothing to see in the future; the width stays.
-    const over = Math.max(0, shown.to + half - Math.max(Date.now(), shown.to));
+    const over = Math.max(0, shown.to + half - Math.max(hubNow(), shown.to));
     setView({ from: shown.from + half - over, to: shown.to + half - over });
   };
 

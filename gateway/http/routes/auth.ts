@@ -17,7 +17,7 @@ const loginBody = z.object({
 });
 
 export function registerAuthRoutes(app: FastifyInstance, { services, sessions, logins }: HttpContext): void {
-  const describe = (session: Session) => describeSession(session, services.config);
+  const describe = (session: Session) => describeSession(session, services.config, services.clock.now());
   const users = new Map(services.config.building.users.map((u) => [u.username, u]));
 
   app.post('/api/auth/login', { config: { public: true } }, async (request, reply) => {
@@ -51,13 +51,15 @@ export function registerAuthRoutes(app: FastifyInstance, { services, sessions, l
   app.get('/api/auth/me', { config: { roles: ROLES } }, async (request) => describe(request.session!));
 }
 
-function describeSession(session: Session, config: LoadedConfig) {
+function describeSession(session: Session, config: LoadedConfig, now: number) {
   return {
     user: { username: session.username, displayName: session.displayName, role: session.role },
     expiresAt: new Date(session.expiresAt).toISOString(),
     permissions: permissionsOf(session.role, config),
     /** Duty posts (config duty.roles) whose runbook steps this user may complete. */
     dutyPosts: dutyPostsOf(session.role, config),
+    /** The hub's clock (ms): the page counts deadlines down on it, not on a phone's own clock. */
+    now,
   };
 }
 

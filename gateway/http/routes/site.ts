@@ -46,6 +46,8 @@ function siteTree(building: BuildingConfig, metersByUnit: Map<string, SiteMeter[
     signals: siteSignals(building),
     /** The lobby and lift screens (issue 9), for the content pages' screen choice and previews. */
     displays: building.displays.map(({ id, tower, location }) => ({ id, tower, location })),
+    /** The duty posts runbook steps name (config duty.roles), for escalation and step lists. */
+    dutyRoles: building.duty.roles.map(({ id, name }) => ({ id, name })),
     towers: building.towers.map((t) => ({
       id: t.id,
       name: t.name,
