@@ -18,7 +18,7 @@ let hubOffset = 0;
 
 export function setHubClock(hubNowMs: number, requestedAt: number): void {
   // The answer was made somewhere between the request and now: take the middle.
-  hubOffset = hubNowMs - (requestedAt + Date.now()) / 2;
+  hubOffset = Math.round(hubNowMs - (requestedAt + Date.now()) / 2);
 }
 
 /** The hub's current time (ms). */

@@ -316,7 +316,9 @@ async function apiCount(page: Page, chart: ReturnType<Page['locator']>): Promise
   const q = { device: TREND_METER, point: 'energy_import', from: await chart.getAttribute('data-from'), to: await chart.getAttribute('data-to'), every: '5m', limit: '1000' };
   return page.evaluate(async (query) => {
     const r = await fetch(`/api/telemetry?${new URLSearchParams(query as Record<string, string>)}`);
-    return ((await r.json()) as { series: Array<{ points: unknown[] }> }).series[0]?.points.length ?? 0;
+    const body = (await r.json()) as { series?: Array<{ points: unknown[] }> };
+    if (!body.series) throw new Error(`GET /api/telemetry answered ${r.status}: ${JSON.stringify(body)}`);
+    return body.series[0]?.points.length ?? 0;
   }, q);
 }
 
