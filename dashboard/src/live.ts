@@ -48,9 +48,15 @@ function eventListeners(event: string): Set<(...args: unknown[]) => void> {
 
 const EVENTS: Array<keyof ServerToClientEvents> = ['meter.values', 'device.status', 'signal.state', 'alarm.changed', 'incident.changed', 'display.changed'];
 
-async function resync(): Promise<void> {
+/**
+ * After a (re)connect: online first, then every handler reloads. A part of the page
+ * that registers while the reloads run (a page opened just after login) is therefore
+ * called at once by onResync, never left waiting for the next reconnect.
+ */
+export async function resync(): Promise<void> {
+  connection.update((c) => ({ state: 'online', syncs: c.syncs }));
   await Promise.allSettled([...resyncHandlers].map((fn) => fn()));
-  connection.update((c) => ({ state: 'online', syncs: c.syncs + 1 }));
+  connection.update((c) => ({ ...c, syncs: c.syncs + 1 }));
 }
 
 export function startLive(): void {
