@@ -80,6 +80,9 @@ export function startLive(): void {
   socket.on('connect_error', (err) => {
     const code = (err as Error & { data?: { code?: LiveRefusal } }).data?.code;
     if (code === 'BOHUB_AUTH_REQUIRED') sessionLost.set(true);
+    // A refusal by the hub (a hub that is stopping: BOHUB_UNAVAILABLE) is not retried by
+    // socket.io itself (the socket is no longer active); try again shortly.
+    else if (socket && !socket.active) setTimeout(() => socket?.connect(), 2000);
     connection.update((c) => (c.state === 'online' ? c : { ...c, state: 'offline', offlineSince: c.offlineSince ?? Date.now() }));
   });
 }

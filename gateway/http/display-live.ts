@@ -50,6 +50,7 @@ export function attachDisplayLive(app: FastifyInstance, { services, sessions }: 
 
   ns.use((socket, next) => {
     const refuse = (code: DisplayLiveRefusal, message: string) => next(Object.assign(new Error(message), { data: { code } }));
+    if (live.stopping) return refuse('BOHUB_UNAVAILABLE', 'the hub is stopping');
     const session = sessionOf(socket.handshake, app, sessions);
     if (!session) return refuse('BOHUB_AUTH_REQUIRED', 'log in first');
     const asked = (socket.handshake.auth as DisplayLiveAuth | undefined)?.screen;

@@ -33,7 +33,7 @@ export interface LiveAuth {
 }
 
 /** Codes in a refused connection's `connect_error` (err.data.code). */
-export type LiveRefusal = 'BOHUB_AUTH_REQUIRED' | 'BOHUB_FORBIDDEN';
+export type LiveRefusal = 'BOHUB_AUTH_REQUIRED' | 'BOHUB_FORBIDDEN' | 'BOHUB_UNAVAILABLE';
 
 /** How often a client gets at most one 'meter.values' frame. */
 export const COALESCE_MS = 100;

@@ -30,6 +30,8 @@ type LiveSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<stri
 
 export interface LiveServer {
   readonly io: LiveIo;
+  /** True once the app is closing: new connections are refused, so none outlives the hub. */
+  readonly stopping: boolean;
 }
 
 /** Room every authorised socket joins; events are broadcast to it. */
@@ -50,9 +52,14 @@ export function attachLive(app: FastifyInstance, { services, sessions }: HttpCon
   // Same-origin only (no CORS): the dashboard is served from this server.
   const io: LiveIo = new Server(app.server, { serveClient: true });
 
+  // Set in preClose. Between the sockets being dropped there and the server closing, a
+  // client retrying at once would otherwise connect to a hub that is going away and keep
+  // that socket open after it (http.Server.close leaves upgraded sockets alone).
+  let stopping = false;
   io.use((socket, next) => {
     const session = sessionOf(socket.handshake, app, sessions);
     const refuse = (code: LiveRefusal, message: string) => next(Object.assign(new Error(message), { data: { code } }));
+    if (stopping) return refuse('BOHUB_UNAVAILABLE', 'the hub is stopping');
     if (!session) return refuse('BOHUB_AUTH_REQUIRED', 'log in first');
     if (!DATA_ROLES.includes(session.role)) return refuse('BOHUB_FORBIDDEN', `the role ${session.role} may not receive live values`);
     socket.data.session = session;
@@ -107,6 +114,7 @@ export function attachLive(app: FastifyInstance, { services, sessions }: HttpCon
   events.on(owner, 'display.changed', (change) => io.to(ROOM).emit('display.changed', change));
 
   app.addHook('preClose', async () => {
+    stopping = true;
     events.removeOwner(owner);
     flushTimer?.cancel();
     flushTimer = undefined;
@@ -122,7 +130,12 @@ export function attachLive(app: FastifyInstance, { services, sessions }: HttpCon
     expiryTimers.clear();
   });
 
-  return { io };
+  return {
+    io,
+    get stopping() {
+      return stopping;
+    },
+  };
 }
 
 /**

@@ -73,6 +73,25 @@ describe('live handshake', () => {
     expect(await refusal(client(url))).toBe('BOHUB_AUTH_REQUIRED');
   });
 
+  it('refuses a connection while the hub is stopping, so none outlives it', async () => {
+    const server = await buildApp(fakeHub({ config }).services);
+    let url = '';
+    let token = '';
+    let code: string | undefined;
+    // Runs after the live layer's own preClose (it dropped the sockets) and before the
+    // server stops listening: a dashboard retrying at that moment must be turned away.
+    // Long-polling, as a browser starts: its requests reach the server until it stops listening.
+    server.addHook('preClose', async () => {
+      const socket: Client = connect(url, { transports: ['polling'], reconnection: false, auth: { token } });
+      clients.push(socket);
+      code = await refusal(socket);
+    });
+    url = await server.listen({ port: 0, host: '127.0.0.1' });
+    token = await tokenFor(server, 'operator');
+    await server.close();
+    expect(code).toBe('BOHUB_UNAVAILABLE');
+  });
+
   it('refuses a token that is not a session', async () => {
     const { url } = await start();
     expect(await refusal(client(url, { token: 'x'.repeat(43) }))).toBe('BOHUB_AUTH_REQUIRED');
