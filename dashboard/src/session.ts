@@ -25,12 +25,17 @@ sessionLost.subscribe((lost) => {
   if (lost) me.set(null);
 });
 
+/** GET /api/auth/me, reading the hub's clock from the answer. */
+async function fetchMe(): Promise<Me> {
+  const asked = Date.now();
+  const answer = await api<Me>('/api/auth/me');
+  setHubClock(answer.now, asked);
+  return answer;
+}
+
 export async function loadMe(): Promise<void> {
   try {
-    const asked = Date.now();
-    const answer = await api<Me>('/api/auth/me');
-    setHubClock(answer.now, asked);
-    me.set(answer);
+    me.set(await fetchMe());
   } catch {
     me.set(null);
   }
@@ -38,9 +43,7 @@ export async function loadMe(): Promise<void> {
 
 // After a reconnect: the role may have changed with a restart, and the hub's clock is read again.
 onResync(async () => {
-  const asked = Date.now();
-  const answer = await api<Me>('/api/auth/me');
-  setHubClock(answer.now, asked);
+  const answer = await fetchMe();
   const current = me.get();
   if (current && JSON.stringify(current.permissions) === JSON.stringify(answer.permissions) && current.user.role === answer.user.role) return;
   me.set(answer);
