@@ -16,11 +16,22 @@ export function whichProgram(program: string): string | undefined {
   }
 }
 
-/** Python with the Debian python3-pymodbus module (the system interpreter, not a pyenv one). */
+/**
+ * The imports test/fixtures/pymodbus_server.py needs. `import pymodbus` alone is not
+ * enough: pymodbus 3.0's server package imports `serial` (python3-serial, pulled in
+ * by python3-serial-asyncio, which python3-pymodbus only recommends), so with
+ * `--no-install-recommends` the package imports but the server does not.
+ */
+const PYMODBUS_SERVER_IMPORTS = [
+  'from pymodbus.datastore import ModbusSequentialDataBlock, ModbusServerContext, ModbusSlaveContext',
+  'from pymodbus.server import StartTcpServer',
+].join('\n');
+
+/** Python that can run the pymodbus server fixture (the system interpreter, not a pyenv one). */
 export function pymodbusPython(): string | undefined {
   for (const py of ['/usr/bin/python3', 'python3']) {
     try {
-      execFileSync(py, ['-c', 'import pymodbus'], { stdio: 'ignore' });
+      execFileSync(py, ['-c', PYMODBUS_SERVER_IMPORTS], { stdio: 'ignore' });
       return py;
     } catch {
       /* try the next interpreter */

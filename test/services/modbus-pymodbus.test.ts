@@ -17,7 +17,7 @@ import { describeWithProgram, pymodbusPython } from '../helpers/programs.ts';
 
 const FIXTURE = new URL('../fixtures/pymodbus_server.py', import.meta.url).pathname;
 
-describeWithProgram(pymodbusPython(), 'ModbusDriver against a pymodbus 3.0 server', 'python3-pymodbus', (python) => {
+describeWithProgram(pymodbusPython(), 'ModbusDriver against a pymodbus 3.0 server', 'python3-pymodbus python3-serial-asyncio', (python) => {
   let server: ChildProcess | undefined;
   let driver: ModbusDriver | undefined;
   let config: LoadedConfig;
