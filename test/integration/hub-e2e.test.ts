@@ -84,6 +84,11 @@ describe('the hub, end to end', () => {
       const body = (await r.json()) as { status: string; components: Record<string, { status: string }> };
       return body.status === 'ok' ? body : undefined;
     }, 10_000);
-    expect(Object.keys(res.components)).toEqual(expect.arrayContaining(['records', 'telemetry', 'alarms', 'broker', 'modbus', 'mqtt.signals', 'http']));
+    expect(Object.keys(res.components)).toEqual(expect.arrayContaining(['records', 'telemetry', 'alarms', 'broker', 'modbus', 'mqtt.signals', 'http', 'event-loop']));
+  });
+
+  it('exports the event-loop delay histogram at /metrics', async () => {
+    const text = await (await fetch(`${base}/metrics`)).text();
+    expect(text).toContain('# TYPE bohub_event_loop_delay_seconds histogram');
   });
 });
