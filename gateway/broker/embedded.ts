@@ -8,10 +8,15 @@ import type { LoadedConfig } from '../config/load.ts';
 import { HUB_MQTT_USERNAME } from '../config/schema.ts';
 import type { Logger } from '../log.ts';
 import { BohubError, describeError } from '../errors.ts';
+import type { Metrics } from '../metrics.ts';
 import { degraded, down, ok, type ComponentHealth, type Plugin } from '../plugin.ts';
 import type { AuditEntry } from '../storage/types.ts';
 import { BrokerAcl, type Principal } from './acl.ts';
 import { accountsByCertificateCN, certificateLogin, tlsServerOptions } from './client-cert.ts';
+import { PublishBucket, RefusalRuns } from './publish-limit.ts';
+
+/** How long a throttled or refused account stays named in health(). */
+const RECENT_MS = 60_000;
 
 export interface EmbeddedBrokerOptions {
   host: string;
@@ -27,6 +32,8 @@ export interface EmbeddedBrokerOptions {
   onDenied?: (denial: BrokerDenial) => void;
   /** Writes the refusal to the audit log (RecordStore.appendAudit). */
   audit?: (entry: AuditEntry) => void;
+  /** Counts throttled and oversized publishes (broker.limits). */
+  metrics?: Metrics;
 }
 
 export interface BrokerDenial {
@@ -46,7 +53,9 @@ export interface BrokerDenial {
  * account names (client-cert.ts); the hub has its own account with a password
  * made per process. Topic
  * ACLs come from signals/sources (acl.ts). Every refusal is reported through
- * onDenied and the audit log, so a fake fire alarm leaves a trace.
+ * onDenied and the audit log, so a fake fire alarm leaves a trace. Each device
+ * client is held to broker.limits (publish rate and payload size, publish-limit.ts);
+ * the hub's own client is not.
  */
 export class EmbeddedBroker implements Plugin {
   readonly name = 'broker';
@@ -58,12 +67,22 @@ export class EmbeddedBroker implements Plugin {
   private boundTlsPort = 0;
   private denied = 0;
   private readonly principals = new WeakMap<Client, Principal>();
+  private readonly buckets = new WeakMap<Client, PublishBucket>();
+  /** When each account last had a publish held back. */
+  private readonly throttledAt = new Map<string, number>();
+  /** Runs of oversized publishes, per account: audited once per run. */
+  private readonly oversized: RefusalRuns;
+  private readonly clock: Clock;
   /** Passwords already checked against their scrypt hash: a reconnect storm must not cost 50 ms of scrypt each. */
   private readonly verified = new Map<string, Buffer>();
   // The hub's own password lives only in this process; it survives stop/start so clients reconnect.
   private readonly hubPassword = randomBytes(24).toString('base64url');
 
-  constructor(private readonly options: EmbeddedBrokerOptions) {}
+  constructor(private readonly options: EmbeddedBrokerOptions) {
+    this.clock = options.clock ?? systemClock;
+    this.oversized = new RefusalRuns(this.clock, RECENT_MS, (account, refused) =>
+      options.log.info({ module: 'broker', account, refused }, 'MQTT account no longer sending oversized publishes'));
+  }
 
   /** What the hub's own clients (MqttSignals) log in with. */
   hubCredentials(): { username: string; password: string } {
@@ -110,6 +129,7 @@ export class EmbeddedBroker implements Plugin {
     const { building } = this.options.config!;
     const site = building.site.id;
     const byCertificateCN = accountsByCertificateCN(building.broker);
+    const limits = building.broker.mode === 'embedded' ? building.broker.limits : undefined;
     return {
       authenticate: (client: Client, username: string | undefined, password: Buffer | undefined, done: (err: (Error & { returnCode: number }) | null, ok: boolean | null) => void) => {
         const refuse = (reason: string, returnCode: number, who = username) => {
@@ -146,13 +166,31 @@ export class EmbeddedBroker implements Plugin {
       authorizePublish: (client: Client | null, packet: { topic: string; payload: Buffer | string }, done: (err?: Error | null) => void) => {
         if (!client) return done(null); // the broker's own $SYS messages
         const principal = this.principals.get(client);
-        const decision = principal ? acl.canPublish(principal, packet.topic) : { ok: false as const, reason: 'not logged in' };
-        if (decision.ok) return done(null);
-        const preview = Buffer.from(packet.payload).subarray(0, 200).toString('utf8');
-        this.deny({ action: 'publish', clientId: client.id, username: principal?.username, topic: packet.topic, reason: decision.reason }, preview);
-        // aedes closes the connection of a client whose publish is refused; for
-        // MQTT 3.1.1 there is no negative PUBACK, and dropping the client is the spec's answer ([MQTT-3.3.5-2]).
-        done(new Error(decision.reason));
+        const authorize = () => {
+          const decision = principal ? acl.canPublish(principal, packet.topic) : { ok: false as const, reason: 'not logged in' };
+          if (!decision.ok) {
+            const preview = Buffer.from(packet.payload).subarray(0, 200).toString('utf8');
+            this.deny({ action: 'publish', clientId: client.id, username: principal?.username, topic: packet.topic, reason: decision.reason }, preview);
+            // aedes closes the connection of a client whose publish is refused; for
+            // MQTT 3.1.1 there is no negative PUBACK, and dropping the client is the spec's answer ([MQTT-3.3.5-2]).
+            return done(new Error(decision.reason));
+          }
+          const size = Buffer.byteLength(packet.payload);
+          if (limits && !principal!.hub && size > limits.maxPayloadBytes)
+            return this.refuseOversized(client, principal!.username, packet, `payload of ${size} bytes is over broker.limits.maxPayloadBytes (${limits.maxPayloadBytes})`, done);
+          done(null);
+        };
+        // Not limited: the hub, and a will, which aedes publishes once as the connection closes.
+        if (!limits || !principal || principal.hub || client.closed) return authorize();
+        // aedes reads a client's socket again only when every packet of the last read
+        // has finished its handlers (lib/client.js nextBatch, _parsingBatch), and
+        // authorizePublish is one of them: a publish held here stops that client's
+        // reading, so TCP slows the sender, while other clients go on. conn.pause()
+        // would not: aedes reads on 'readable', where pause() has no effect (Node stream docs).
+        if (this.bucketOf(client, principal.username, limits).admit(authorize)) {
+          this.throttledAt.set(principal.username, this.clock.now());
+          this.options.metrics?.brokerThrottled.inc({ account: principal.username });
+        }
       },
       authorizeSubscribe: <S extends { topic: string }>(client: Client, sub: S, done: (err: Error | null, sub?: S | null) => void) => {
         const principal = this.principals.get(client);
@@ -170,6 +208,34 @@ export class EmbeddedBroker implements Plugin {
     };
   }
 
+  private bucketOf(client: Client, account: string, limits: { publishesPerSecond: number; publishBurst: number }): PublishBucket {
+    const known = this.buckets.get(client);
+    if (known) return known;
+    const log = this.options.log.child({ module: 'broker', client: client.id, account });
+    const bucket = new PublishBucket({
+      perSecond: limits.publishesPerSecond,
+      burst: limits.publishBurst,
+      clock: this.clock,
+      onThrottle: ({ throttled, held, dropped }) => {
+        if (throttled) log.warn({ limit: limits.publishesPerSecond, burst: limits.publishBurst }, 'MQTT client over broker.limits.publishesPerSecond: its publishes are held back');
+        else log.info({ held, ...(dropped ? { dropped } : {}) }, dropped ? 'throttled MQTT client disconnected; its held publishes were not acknowledged' : 'MQTT client back within its publish rate');
+      },
+    });
+    this.buckets.set(client, bucket);
+    client.conn.once('close', () => bucket.close());
+    return bucket;
+  }
+
+  /** Refuses (and disconnects, like any refusal) an oversized publish; only the first of a run is logged and audited. */
+  private refuseOversized(client: Client, account: string, packet: { topic: string; payload: Buffer | string }, reason: string, done: (err: Error) => void): void {
+    this.options.metrics?.brokerOversized.inc({ account });
+    if (this.oversized.note(account)) {
+      const preview = Buffer.from(packet.payload).subarray(0, 200).toString('utf8');
+      this.deny({ action: 'publish', clientId: client.id, username: account, topic: packet.topic, reason }, preview);
+    } else this.denied++;
+    done(new Error(reason));
+  }
+
   private async checkPassword(acl: BrokerAcl, username: string, password: Buffer): Promise<boolean> {
     const digest = createHash('sha256').update(password).digest();
     if (username === HUB_MQTT_USERNAME) return timingSafeEqual(digest, createHash('sha256').update(this.hubPassword).digest());
@@ -182,7 +248,7 @@ export class EmbeddedBroker implements Plugin {
   }
 
   private deny(d: Omit<BrokerDenial, 'at'>, payload?: string): void {
-    const denial: BrokerDenial = { ...d, at: (this.options.clock ?? systemClock).now() };
+    const denial: BrokerDenial = { ...d, at: this.clock.now() };
     this.denied++;
     this.options.log.warn({ module: 'broker', ...denial }, 'MQTT request refused');
     try {
@@ -216,13 +282,29 @@ export class EmbeddedBroker implements Plugin {
     this.broker = undefined;
     if (broker) await new Promise<void>((r) => broker.close(() => r()));
     for (const s of [server, tlsServer]) if (s) await new Promise<void>((r) => s.close(() => r()));
+    this.oversized.close();
+    this.throttledAt.clear();
     this.state = down('stopped');
   }
 
   health(): ComponentHealth {
     const refused = this.denied ? `, ${this.denied} requests refused` : '';
-    if (this.broker && this.state.status === 'ok') return ok(`${this.state.detail}, ${this.broker.connectedClients} clients${refused}`);
-    return this.state;
+    if (!this.broker || this.state.status !== 'ok') return this.state;
+    const detail = `${this.state.detail}, ${this.broker.connectedClients} clients${refused}`;
+    const limited = this.limitedAccounts();
+    return limited ? degraded(`${detail}; ${limited}`) : ok(detail);
+  }
+
+  /** The accounts held to broker.limits in the last minute, for health(). */
+  private limitedAccounts(): string {
+    const since = this.clock.now() - RECENT_MS;
+    for (const [account, at] of this.throttledAt) if (at <= since) this.throttledAt.delete(account);
+    const throttled = [...this.throttledAt.keys()];
+    const oversized = [...this.oversized.current()].map(([account, n]) => `${account} (${n})`);
+    return [
+      throttled.length ? `throttled in the last minute: ${throttled.join(', ')}` : '',
+      oversized.length ? `oversized publishes refused in the last minute: ${oversized.join(', ')}` : '',
+    ].filter(Boolean).join('; ');
   }
 }
 

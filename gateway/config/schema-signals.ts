@@ -88,6 +88,26 @@ const brokerTls = z.object({
   requireClientCert: z.boolean().default(false),
 });
 
+/**
+ * What one client of the embedded broker may publish (issue 15: one panel's flood of
+ * valid reports delayed another tower's fire alarms). A client over its rate is
+ * throttled, never dropped: its socket is not read until its bucket refills. The
+ * hub's own account is exempt. The defaults are generous for a fire panel: a panel
+ * reports a handful of changes a second, and when a fire spreads, at most every
+ * point it has, once (a 4-loop panel has about 1,000), which the burst takes at
+ * once; 200/s sustained is far above any real panel and 40 times below the measured
+ * flood (8,000/s). 64 KiB is a hundred times a JSON state report, room for a
+ * device's status dump, and small enough that a runaway payload cannot stall the broker.
+ */
+const brokerLimits = z.object({
+  /** Publishes per second a client may sustain (token bucket refill rate). */
+  publishesPerSecond: z.number().positive().default(200),
+  /** Publishes a client may send at once before it is held to publishesPerSecond (bucket size). */
+  publishBurst: z.number().int().min(1).default(1000),
+  /** Largest payload accepted; a bigger publish is refused and the client disconnected, as for any refused publish [MQTT-3.3.5-2]. */
+  maxPayloadBytes: z.number().int().min(1).max(268_435_455).default(64 * 1024), // the largest Remaining Length (MQTT 3.1.1 §2.2.3)
+});
+
 export const broker = z.discriminatedUnion('mode', [
   z.object({
     mode: z.literal('embedded'),
@@ -95,6 +115,7 @@ export const broker = z.discriminatedUnion('mode', [
     port: port.default(1883),
     accounts: z.array(mqttAccount).default([]),
     tls: brokerTls.optional(),
+    limits: brokerLimits.prefault({}),
   }),
   z.object({
     mode: z.literal('external'),

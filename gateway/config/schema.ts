@@ -186,7 +186,7 @@ export const buildingSchema = z.object({
   tariffs,
   billing: billing.default(BILLING_DEFAULTS),
   users: z.array(user).min(1),
-  broker: broker.default({ mode: 'embedded', host: '127.0.0.1', port: 1883, accounts: [] }),
+  broker: broker.prefault({ mode: 'embedded' }),
   opcua: opcua.prefault({}),
   storage: storage.prefault({}),
   web: web.default({ host: '127.0.0.1', port: 8080, sessionTtlMinutes: 720, loginAttemptsPerMinute: 5 }),
