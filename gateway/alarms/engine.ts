@@ -23,6 +23,12 @@ export interface AlarmEngineOptions {
 const OWNER = 'alarms';
 /** How many recent events are remembered per signal, to recognise a redelivery out of order. */
 const RECENT_KEYS = 16;
+/**
+ * How often the seq and source time of reports that did not change a signal's
+ * state are written, in one transaction (issue 15). A state change is written at
+ * once, in its event's transaction; see onSignal for why the rest can wait.
+ */
+export const SEEN_FLUSH_MS = 5_000;
 
 /**
  * Turns 'signal.state' and 'source.status' into alarms with the ISA-18.2 / OPC-UA
@@ -42,6 +48,9 @@ export class AlarmEngine implements Plugin, AlarmService {
   /** Open episodes (state not normal), by condition. */
   private readonly open = new Map<string, Alarm>();
   private seen = new Map<string, SeenSignal>();
+  /** Signals whose entry in `seen` is newer than its row in alarm_signal_seen. */
+  private readonly unsavedSeen = new Set<string>();
+  private seenTimer?: Timer;
   private readonly recentKeys = new Map<string, string[]>();
   private readonly conditioners = new Map<string, Conditioner>();
   private readonly shelfTimers = new Map<number, Timer>();
@@ -72,6 +81,7 @@ export class AlarmEngine implements Plugin, AlarmService {
     this.repo = new AlarmRepository(records.db);
     for (const a of this.repo.loadOpen()) this.open.set(a.condition, a);
     this.seen = this.repo.loadSeen();
+    this.unsavedSeen.clear();
     for (const a of this.open.values()) if (a.shelved) this.scheduleUnshelve(a);
 
     this.supervisor = new Supervisor(this.settings.supervision, clock, (source, lost) => this.conditioned('comm-loss', source, lost));
@@ -80,6 +90,7 @@ export class AlarmEngine implements Plugin, AlarmService {
 
     events.on(OWNER, 'signal.state', (s) => this.onSignal(s));
     events.on(OWNER, 'source.status', (s) => this.onSourceStatus(s));
+    this.seenTimer = clock.setInterval(() => this.saveUnsavedSeen(), SEEN_FLUSH_MS);
   }
 
   async stop(): Promise<void> {
@@ -89,6 +100,10 @@ export class AlarmEngine implements Plugin, AlarmService {
     for (const t of this.shelfTimers.values()) t.cancel();
     this.conditioners.clear();
     this.shelfTimers.clear();
+    this.seenTimer?.cancel();
+    this.seenTimer = undefined;
+    // No more signals come in: what the last batch did not write is written now.
+    if (this.repo) this.saveUnsavedSeen();
     this.repo = undefined;
   }
 
@@ -146,15 +161,33 @@ export class AlarmEngine implements Plugin, AlarmService {
       this.replays++;
       return;
     }
+    const stateChanged = this.seen.get(s.signal)?.state !== s.state;
     this.remember(s);
     const panel = this.panelOf.get(s.signal);
     if (panel) this.supervisor?.heard(panel);
     const emits: AlarmChange[] = [];
     this.pending = emits;
+    // A report that changes the signal's state is stored in its event's transaction,
+    // before its alarm.changed goes out. One that repeats the state (nearly all of
+    // them: a panel repeating "normal") is only remembered, and saveUnsavedSeen writes
+    // it with the next batch: no disk sync on the event loop per report (issue 15).
+    // After a crash the stored seq and source time may be one batch old, but the
+    // stored state is the latest: a redelivery of a newer report of that same state is
+    // then not recognised as a replay and goes through once, which changes nothing.
+    let seenStored = false;
     try {
       // One transaction for the event's writes: one disk sync on the alarm path, not several.
+      // The conditions run for every report that is not a replay, changed or not. With
+      // the state unchanged they normally write nothing, but they can (a restart inside
+      // a leak's on-delay, an alarm whose insert failed), so the transaction stays; one
+      // that writes nothing does no disk I/O (WAL, BEGIN DEFERRED: checked with strace).
       this.options.records.transaction(() => {
-        this.write(() => this.repository().saveSeen(s.signal, { seq: s.seq, sourceTime: s.sourceTime, state: s.state }));
+        if (stateChanged) {
+          seenStored = this.write(() => {
+            this.repository().saveSeen(s.signal, { seq: s.seq, sourceTime: s.sourceTime, state: s.state });
+            return true;
+          }) ?? false;
+        }
         if (s.kind === 'fire-zone' || s.kind === 'gas') {
           // Straight to the state machine: never delayed, never conditioned. A gas leak
           // is an emergency like fire (handbook 第九节 七), but it does not latch.
@@ -168,10 +201,14 @@ export class AlarmEngine implements Plugin, AlarmService {
         // and are kept as signal states by telemetry and the latest values.
       });
     } catch (err) {
+      seenStored = false;
       this.writeFailed(err);
     } finally {
       this.pending = undefined;
     }
+    // An unchanged state, or a failed write: the next batch stores it.
+    if (seenStored) this.unsavedSeen.delete(s.signal);
+    else this.unsavedSeen.add(s.signal);
     // Recorded (or the failure counted): now tell everyone. A failed write never holds back an alarm.
     for (const change of emits) this.options.events.emit('alarm.changed', change);
   }
@@ -316,6 +353,19 @@ export class AlarmEngine implements Plugin, AlarmService {
     return this.recentKeys.get(s.signal)?.includes(eventKey(s)) ?? false;
   }
 
+  /** Writes the remembered event of every signal whose row is behind, in one transaction; a failure is retried by the next batch. */
+  private saveUnsavedSeen(): void {
+    if (this.unsavedSeen.size === 0) return;
+    try {
+      this.options.records.transaction(() => {
+        for (const signal of this.unsavedSeen) this.repository().saveSeen(signal, this.seen.get(signal)!);
+      });
+      this.unsavedSeen.clear();
+    } catch (err) {
+      this.writeFailed(err, `could not record the last event of ${this.unsavedSeen.size} signals; the next batch tries again`);
+    }
+  }
+
   private remember(s: SignalState): void {
     this.seen.set(s.signal, { seq: s.seq, sourceTime: s.sourceTime, state: s.state });
     const keys = this.recentKeys.get(s.signal) ?? [];
@@ -362,10 +412,10 @@ export class AlarmEngine implements Plugin, AlarmService {
     }
   }
 
-  private writeFailed(err: unknown): void {
+  private writeFailed(err: unknown, what = 'could not record an alarm change'): void {
     this.writeFailures++;
     this.lastWriteError = describeError(err);
-    this.options.log.error({ module: 'alarms', err: this.lastWriteError }, 'could not record an alarm change');
+    this.options.log.error({ module: 'alarms', err: this.lastWriteError }, what);
   }
 }
 

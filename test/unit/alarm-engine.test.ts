@@ -1,5 +1,5 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { AlarmEngine } from '../../gateway/alarms/engine.ts';
+import { AlarmEngine, SEEN_FLUSH_MS } from '../../gateway/alarms/engine.ts';
 import { AlarmError, type AlarmChange } from '../../gateway/alarms/types.ts';
 import { ManualClock } from '../../gateway/clock.ts';
 import { loadConfig, type LoadedConfig } from '../../gateway/config/load.ts';
@@ -347,6 +347,67 @@ describe('replays', () => {
     events.emit('signal.state', { ...fire, sourceTime: fire.sourceTime + 60_000 });
     expect(engine.list()).toMatchObject([{ kind: 'fire', state: 'active-unacknowledged' }]);
     expect(engine.list()[0]!.id).not.toBe(a.id);
+  });
+});
+
+describe('unchanged reports cost no disk write (issue 15)', () => {
+  const storedSeen = (records: SqliteRecordStore, signal: string) =>
+    records.db.prepare('SELECT seq, source_time AS sourceTime, state FROM alarm_signal_seen WHERE signal = ?').get(signal);
+  /** Rows written on the engine's connection since it opened (SQLite total_changes()). */
+  const rowsWritten = (records: SqliteRecordStore) => records.db.prepare('SELECT total_changes()').pluck().get() as number;
+
+  it('1,000 reports of an unchanged state write no row each; the next batch stores the latest in one write', async () => {
+    const { clock, records, signal } = await setup();
+    const first = signal(FIRE, 'fire-zone', 'normal');
+    const before = rowsWritten(records);
+    let last = first;
+    for (let i = 0; i < 1000; i++) {
+      clock.advance(1);
+      last = signal(FIRE, 'fire-zone', 'normal');
+    }
+    expect(rowsWritten(records) - before).toBe(0);
+    expect(storedSeen(records, FIRE)).toEqual({ seq: first.seq, sourceTime: first.sourceTime, state: 'normal' });
+    clock.advance(SEEN_FLUSH_MS);
+    expect(rowsWritten(records) - before).toBe(1);
+    expect(storedSeen(records, FIRE)).toEqual({ seq: last.seq, sourceTime: last.sourceTime, state: 'normal' });
+  });
+
+  it('a report that changes the state is stored before its alarm.changed is emitted', async () => {
+    const { clock, events, records, signal } = await setup();
+    signal(FIRE, 'fire-zone', 'normal');
+    clock.advance(1);
+    signal(FIRE, 'fire-zone', 'normal');
+    clock.advance(1);
+    let storedWhenRaised: unknown;
+    events.on('probe', 'alarm.changed', (c) => c.change === 'raised' && (storedWhenRaised = storedSeen(records, FIRE)));
+    const fire = signal(FIRE, 'fire-zone', 'alarm');
+    expect(storedWhenRaised).toEqual({ seq: fire.seq, sourceTime: fire.sourceTime, state: 'alarm' });
+  });
+
+  it('stop() stores the unchanged reports not yet written, so a new engine still recognises a replay of the last one', async () => {
+    const first = await setup();
+    first.signal(FIRE, 'fire-zone', 'alarm');
+    first.clock.advance(1);
+    const repeat = first.signal(FIRE, 'fire-zone', 'alarm');
+    await first.engine.stop();
+
+    const second = await setup({}, { dir: first.dir, clock: first.clock });
+    second.events.emit('signal.state', { ...repeat, retained: true });
+    expect(second.engine.health().detail).toMatch(/; 1 replayed signal events ignored/);
+    expect(second.changes).toHaveLength(0);
+  });
+
+  it('an unchanged report still runs the conditions: a hub restarted inside a leak\'s on-delay raises it', async () => {
+    const first = await setup({ leak: { onDelaySeconds: 30 } });
+    const wet = first.signal(LEAK, 'leak', 'wet');
+    await first.engine.stop();
+
+    first.clock.advance(1_000);
+    const second = await setup({ leak: { onDelaySeconds: 30 } }, { dir: first.dir, clock: first.clock });
+    // The stored state is already 'wet': this report changes nothing in alarm_signal_seen.
+    second.signal(LEAK, 'leak', 'wet', { seq: wet.seq! + 1 });
+    second.clock.advance(30_000);
+    expect(second.only(`leak:${LEAK}`).state).toBe('active-unacknowledged');
   });
 });
 
