@@ -46,7 +46,7 @@ function eventListeners(event: string): Set<(...args: unknown[]) => void> {
   return set;
 }
 
-const EVENTS: Array<keyof ServerToClientEvents> = ['meter.values', 'device.status', 'signal.state', 'alarm.changed', 'incident.changed', 'display.changed'];
+const EVENTS: Array<keyof ServerToClientEvents> = ['meter.values', 'device.status', 'signal.states', 'alarm.changed', 'incident.changed', 'display.changed', 'job.progress'];
 
 /**
  * After a (re)connect: online first, then every handler reloads. A part of the page
