@@ -14,7 +14,8 @@ export type ErrorCode =
   | 'BOHUB_MODBUS_MALFORMED'
   | 'BOHUB_SOCAT_FAILED'
   | 'BOHUB_PAYLOAD_INVALID'
-  | 'BOHUB_TELEMETRY_WRITE';
+  | 'BOHUB_TELEMETRY_WRITE'
+  | 'BOHUB_WORK_FAILED';
 
 export class BohubError extends Error {
   constructor(

@@ -1,3 +1,4 @@
+import type { JobProgress } from './work/jobs.ts';
 import { EventEmitter } from 'node:events';
 import type { AlarmChange } from './alarms/types.ts';
 import type { IncidentChange } from './runbooks/types.ts';
@@ -67,6 +68,8 @@ export interface HubEvents {
   'incident.changed': IncidentChange;
   /** What some screens show has changed (gateway/display): the live layer pushes each its new content. */
   'display.changed': { screens: string[]; reason: string; at: number };
+  /** A long job's progress (gateway/work/jobs.ts): in order, ending with 'done' or 'failed'. */
+  'job.progress': JobProgress;
 }
 
 type Listener<K extends keyof HubEvents> = (payload: HubEvents[K]) => void;

@@ -14,12 +14,15 @@ import { MqttSignals } from './drivers/mqtt/signals.ts';
 import { OpcuaSignals } from './drivers/opcua/client.ts';
 import { routeOpcuaLogs } from './drivers/opcua/logging.ts';
 import { HttpServer } from './http/server.ts';
+import { LoopHealth } from './loop-health.ts';
 import { SqliteRecordStore } from './storage/records.ts';
 import { openTelemetryStore } from './storage/telemetry-factory.ts';
 import { TelemetryWriter } from './storage/telemetry-writer.ts';
 import type { TelemetryStore } from './storage/types.ts';
 import { AlarmEngine } from './alarms/engine.ts';
 import { BillingPlugin } from './billing/plugin.ts';
+import { JobTracker } from './work/jobs.ts';
+import { WorkPool } from './work/pool.ts';
 import { RunbookEngine } from './runbooks/engine.ts';
 import { DisplayEngine } from './display/engine.ts';
 import { ModbusMeterSimulator } from '../simulators/modbus-meters.ts';
@@ -56,7 +59,7 @@ export class Hub {
   private readonly failed = new Map<string, string>();
   private stopping?: Promise<void>;
   /** The plug-ins tests and the CLI reach into: simulators and the web server. */
-  readonly parts: { alarms?: AlarmEngine; runbooks?: RunbookEngine; display?: DisplayEngine; billing?: BillingPlugin; modbusSim?: ModbusMeterSimulator; signalSim?: SignalPanelSimulator; opcuaSim?: OpcuaPowerSimulator; modbus?: ModbusDriver; http?: HttpServer; broker?: EmbeddedBroker } = {};
+  readonly parts: { alarms?: AlarmEngine; runbooks?: RunbookEngine; display?: DisplayEngine; billing?: BillingPlugin; work?: WorkPool; modbusSim?: ModbusMeterSimulator; signalSim?: SignalPanelSimulator; opcuaSim?: OpcuaPowerSimulator; modbus?: ModbusDriver; http?: HttpServer; broker?: EmbeddedBroker } = {};
 
   constructor(private readonly options: HubOptions) {
     this.log = options.log ?? createLogger();
@@ -96,6 +99,7 @@ export class Hub {
     const { config } = this.options;
     const { building } = config;
     const base = { config, events: this.events, clock: this.clock, log: this.log, metrics: this.metrics };
+    this.plugins.push(new LoopHealth({ clock: this.clock, log: this.log, metrics: this.metrics }));
     this.plugins.push(new TelemetryWriter({ store: this.telemetry!, events: this.events, clock: this.clock, log: this.log, metrics: this.metrics }));
     // Before any signal source connects, so retained messages replayed at connect are recognised.
     this.parts.alarms = new AlarmEngine({ config, records: this.records!, events: this.events, clock: this.clock, log: this.log });
@@ -112,7 +116,7 @@ export class Hub {
     let hubAccount: (() => { username: string; password: string } | undefined) | undefined;
     if (broker.mode === 'embedded') {
       // The building's accounts and signal sources give the broker its ACLs; refusals are audited.
-      const embedded = new EmbeddedBroker({ host: broker.host, port: broker.port, log: this.log, config, clock: this.clock, audit: (e) => this.records?.appendAudit(e) });
+      const embedded = new EmbeddedBroker({ host: broker.host, port: broker.port, log: this.log, config, clock: this.clock, metrics: this.metrics, audit: (e) => this.records?.appendAudit(e) });
       this.parts.broker = embedded;
       this.plugins.push(embedded);
       brokerUrl = () => embedded.url();
@@ -152,8 +156,11 @@ export class Hub {
     }
     // After the Modbus driver: the reading-day snapshot reads every meter through it.
     const modbus = this.parts.modbus;
-    this.parts.billing = new BillingPlugin({ config, records: this.records!, events: this.events, clock: this.clock, log: this.log, latest: this.latest, readNow: (id) => modbus.readNow(id) });
-    this.plugins.push(this.parts.billing);
+    // Bulk work (billing runs, documents, exports) runs in worker threads, never on the alarm path's event loop (issue 15).
+    this.parts.work = new WorkPool({ config, dataDir, log: this.log });
+    const work = { runner: this.parts.work, jobs: new JobTracker(this.events, this.clock) };
+    this.parts.billing = new BillingPlugin({ config, records: this.records!, events: this.events, clock: this.clock, log: this.log, latest: this.latest, readNow: (id) => modbus.readNow(id), work });
+    this.plugins.push(this.parts.work, this.parts.billing);
     this.parts.http = new HttpServer({ services: this.services(), dashboardDir: this.options.dashboardDir });
     this.plugins.push(this.parts.http);
   }

@@ -35,7 +35,20 @@ export class Metrics {
   readonly incidentsOpened = new Counter({ name: 'bohub_incidents_opened_total', help: 'Incidents opened, by runbook', labelNames: ['runbook'], registers: [this.registry] });
   readonly incidentEscalations = new Counter({ name: 'bohub_incident_escalations_total', help: 'Runbook steps escalated past their deadline, by runbook', labelNames: ['runbook'], registers: [this.registry] });
   readonly notificationFailures = new Counter({ name: 'bohub_notification_failures_total', help: 'Incident notifications given up after every retry, by sink', labelNames: ['sink'], registers: [this.registry] });
+  // Labelled by account, not client id: accounts are the config's, client ids are anyone's.
+  readonly brokerThrottled = new Counter({ name: 'bohub_broker_throttled_total', help: 'Publishes the embedded broker held back because their client was over broker.limits.publishesPerSecond, by account', labelNames: ['account'], registers: [this.registry] });
+  readonly brokerOversized = new Counter({ name: 'bohub_broker_oversized_total', help: 'Publishes the embedded broker refused for a payload over broker.limits.maxPayloadBytes, by account', labelNames: ['account'], registers: [this.registry] });
   readonly componentUp = new Gauge({ name: 'bohub_component_status', help: 'Plug-in health: 2 ok, 1 degraded, 0 down', labelNames: ['component'], registers: [this.registry] });
+  // Every sample of perf_hooks.monitorEventLoopDelay, observed once (gateway/loop-health.ts).
+  // The default metrics' bohub_nodejs_eventloop_lag_* gauges are one scrape's percentiles,
+  // which cannot be summed over time or instances; a histogram can. Buckets bracket the
+  // ~20 ms task budget and the 50 ms health limit (ARCHITECTURE.md).
+  readonly eventLoopDelay = new Histogram({
+    name: 'bohub_event_loop_delay_seconds',
+    help: 'Main-thread event-loop delay: how late each tick of a 10 ms timer fired (perf_hooks.monitorEventLoopDelay)',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'bohub_' });

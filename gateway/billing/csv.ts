@@ -86,13 +86,13 @@ export function parsePaymentsCsv(text: string, units: ReadonlySet<string>): Pars
  * building's offset. The billed value is written: an edit's value where there is
  * one, and reads an edit excluded are left out.
  */
-export function readingsToCsv(reads: StoredRead[], timeZone: string): string {
+export function readingsToCsv(reads: StoredRead[], timeZone: string, header = true): string {
   const rows: string[][] = [];
   for (const r of reads) {
     if (r.edit && r.edit.value === null) continue;
     rows.push([r.meterId, isoAt(r.readAt, timeZone), r.edit?.value ?? r.value, r.kind, r.serial]);
   }
-  return stringify(rows, { header: true, columns: [...READING_COLUMNS], record_delimiter: 'unix' });
+  return stringify(rows, { header, columns: [...READING_COLUMNS], record_delimiter: 'unix' });
 }
 
 /** Writes payments in the import format, in the order given. */

@@ -50,7 +50,7 @@ export function scheduleDunning(service: BillingService, building: BuildingConfi
   const tz = building.site.timezone;
   const today = localDate(now, tz);
   const period = previousPeriodId(today.slice(0, 7));
-  if (!service.repo.latestRun(period)) return [];
+  if (!service.repo.latestRunMeta(period)) return [];
   const existing = new Set(service.repo.tasks(period).map((t) => t.list));
   const due = dunningFor(service, building, period, today).filter((l) => l.date <= today && !existing.has(l.id));
   for (const list of due) service.repo.upsertTask({ period, list: list.id, dueDate: list.date, state: list.needsApproval ? 'pending_approval' : 'open', doc: list }, 'system');

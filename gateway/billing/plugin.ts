@@ -4,13 +4,16 @@ import { describeError } from '../errors.ts';
 import type { EventBus, PointValue } from '../events.ts';
 import type { LatestValues } from '../latest.ts';
 import type { Logger } from '../log.ts';
-import { ok, type ComponentHealth, type Plugin } from '../plugin.ts';
+import { degraded, ok, type ComponentHealth, type Plugin } from '../plugin.ts';
 import type { SqliteRecordStore } from '../storage/records.ts';
 import { billingPeriod, periodContaining } from './calendar.ts';
 import { scheduleDunning } from './dunning-run.ts';
+import { IntervalReadQueue } from './interval-reads.ts';
 import { billingRegisters, readFromValue, type BillingRegister } from './registers.ts';
 import { BillingService } from './service.ts';
 import type { NewRead } from './types.ts';
+import type { JobTracker } from '../work/jobs.ts';
+import type { WorkRunner } from '../work/types.ts';
 
 // The billing plug-in: it keeps an interval read of every billing register in the
 // records store (telemetry alone is never billed from), and on the reading day
@@ -26,6 +29,8 @@ export interface BillingPluginOptions {
   latest: LatestValues;
   /** A fresh read of one meter (the Modbus driver's readNow). */
   readNow?: (meterId: string) => Promise<PointValue[]>;
+  /** The hub's worker pool and job tracker, for runs, documents and exports (issue 15). */
+  work?: { runner: WorkRunner; jobs: JobTracker };
 }
 
 export interface SnapshotReport {
@@ -42,13 +47,16 @@ export class BillingPlugin implements Plugin {
   readonly service: BillingService;
   private readonly meters: Map<string, BillingRegister>;
   private readonly lastSlot = new Map<string, number>();
+  /** Interval reads waiting to be stored together (issue 15). */
+  private readonly intervalReads: IntervalReadQueue;
   private timer?: Timer;
   private snapshotting?: Promise<SnapshotReport>;
   private lastSnapshot?: SnapshotReport;
 
   constructor(private readonly opts: BillingPluginOptions) {
-    this.service = new BillingService(opts.config, opts.records, opts.clock, opts.readNow);
+    this.service = new BillingService(opts.config, opts.records, opts.clock, opts.readNow, opts.work);
     this.meters = billingRegisters(opts.config);
+    this.intervalReads = new IntervalReadQueue(this.service.repo, opts.clock, opts.log);
   }
 
   async start(): Promise<void> {
@@ -61,12 +69,16 @@ export class BillingPlugin implements Plugin {
     this.opts.events.removeOwner(this.name);
     this.timer?.cancel();
     await this.snapshotting?.catch(() => undefined);
+    this.intervalReads.stop();
   }
 
   health(): ComponentHealth {
     const s = this.lastSnapshot;
-    if (!s) return ok('no reading-day snapshot yet');
-    return ok(`last snapshot ${new Date(s.boundary).toISOString()}: ${s.fresh} fresh, ${s.fallback} fallback, ${s.failed.length} failed`);
+    const snapshot = s ? `last snapshot ${new Date(s.boundary).toISOString()}: ${s.fresh} fresh, ${s.fallback} fallback, ${s.failed.length} failed` : 'no reading-day snapshot yet';
+    const reads = this.intervalReads.status();
+    const dropped = reads.dropped ? `; ${reads.dropped} interval reads dropped` : '';
+    if (reads.failing) return degraded(`${snapshot}; ${reads.waiting} interval reads not stored yet: ${reads.failing}${dropped}`);
+    return ok(snapshot + dropped);
   }
 
   /**
@@ -104,6 +116,8 @@ export class BillingPlugin implements Plugin {
       }),
     );
     reads.sort((a, b) => a.meterId.localeCompare(b.meterId));
+    // Interval reads still waiting go first, so each meter's reads are stored in time order.
+    this.intervalReads.flush(true);
     this.service.repo.insertReads(reads, 'system', { action: 'billing.snapshot', subject: new Date(boundary).toISOString() });
     for (const f of report.failed) this.opts.log.warn({ module: 'billing', meter: f.meterId, reason: f.reason }, 'reading-day snapshot failed; the run will estimate or hold this meter');
     this.opts.log.info({ module: 'billing', boundary: new Date(boundary).toISOString(), fresh: report.fresh, fallback: report.fallback, failed: report.failed.length }, 'reading-day snapshot taken');
@@ -111,7 +125,7 @@ export class BillingPlugin implements Plugin {
     return report;
   }
 
-  /** Stores the first good read of each interval slot of each billing register. */
+  /** Keeps the first good read of each interval slot of each billing register; intervalReads stores them, off this listener. */
   private keepIntervalRead(device: string, values: readonly PointValue[]): void {
     const entry = this.meters.get(device);
     const v = entry && values.find((x) => x.point === entry.point);
@@ -119,11 +133,7 @@ export class BillingPlugin implements Plugin {
     const slot = Math.floor(v.sourceTime / (this.opts.config.building.billing.intervalMinutes * 60_000));
     if (slot <= (this.lastSlot.get(device) ?? -1)) return;
     this.lastSlot.set(device, slot);
-    try {
-      this.service.repo.insertReads([readFromValue(entry, v, 'interval')], 'system');
-    } catch (err) {
-      this.opts.log.error({ module: 'billing', meter: device, err: describeError(err) }, 'interval read not stored');
-    }
+    this.intervalReads.add(readFromValue(entry, v, 'interval'));
   }
 
   /** Takes the reading-day snapshot once the boundary has passed, and opens the dunning lists on their days. */

@@ -47,6 +47,9 @@ export interface StoredRun {
   closedBy?: string;
 }
 
+/** A run without its result. */
+export type RunMeta = Omit<StoredRun, 'result'>;
+
 export const TASK_STATES = ['open', 'pending_approval', 'approved', 'done'] as const;
 export type TaskState = (typeof TASK_STATES)[number];
 
@@ -136,6 +139,7 @@ export class BillingRepository {
          WHERE (@unitId IS NULL OR unit_id = @unitId) AND (@until IS NULL OR paid_at <= @until) ORDER BY paid_at, id`,
       ),
       insertPayment: db.prepare('INSERT OR IGNORE INTO billing_payments (unit_id, paid_at, amount, reference, recorded_at, recorded_by) VALUES (?, ?, ?, ?, ?, ?)'),
+      latestRunMeta: db.prepare(`SELECT ${RUN_COLS} FROM billing_runs WHERE period = ? ORDER BY version DESC LIMIT 1`),
       latestRun: db.prepare(`SELECT ${RUN_COLS}, result_json AS result FROM billing_runs WHERE period = ? ORDER BY version DESC LIMIT 1`),
       run: db.prepare(`SELECT ${RUN_COLS}, result_json AS result FROM billing_runs WHERE period = ? AND version = ?`),
       runs: db.prepare(`SELECT ${RUN_COLS} FROM billing_runs WHERE ? IS NULL OR period = ? ORDER BY id DESC`),
@@ -183,11 +187,16 @@ export class BillingRepository {
    * crosses into native code), while still holding one meter at a time.
    */
   forEachMeterSeries(from: number, to: number, fn: (meterId: string, reads: StoredRead[]) => void): void {
+    for (const reads of this.meterSeries(from, to)) fn(reads[0]!.meterId, reads);
+  }
+
+  /** Each meter's reads in [from, to], one meter at a time, so a caller can stop or pause between meters. */
+  *meterSeries(from: number, to: number): Generator<StoredRead[]> {
     const edits = editMap(this.stmt.editsInRange.all(from, to) as EditRow[]);
     const decoder = new ReadDecoder();
     for (let meter = this.stmt.nextMeter.get('') as string | null; meter !== null; meter = this.stmt.nextMeter.get(meter) as string | null) {
       const reads = decoder.decodeAll(this.stmt.series.all(meter, from, to) as ReadRow[], meter, edits);
-      if (reads.length > 0) fn(meter, reads);
+      if (reads.length > 0) yield reads;
     }
   }
 
@@ -277,6 +286,11 @@ export class BillingRepository {
     return this.stmt.payments.all({ unitId: filter.unitId ?? null, until: filter.until ?? null }) as Payment[];
   }
 
+  /** The latest run's metadata without its (large) result: what the main thread may read. */
+  latestRunMeta(period: string): RunMeta | undefined {
+    return fromRow<RunMeta>(this.stmt.latestRunMeta.get(period));
+  }
+
   latestRun(period: string): StoredRun | undefined {
     return fromRow<StoredRun>(this.stmt.latestRun.get(period), ['result']);
   }
@@ -286,16 +300,27 @@ export class BillingRepository {
   }
 
   /** Newest first, without the (large) results. */
-  runs(period?: string): Array<Omit<StoredRun, 'result'>> {
-    return this.stmt.runs.all(period ?? null, period ?? null).map((r) => fromRow<Omit<StoredRun, 'result'>>(r)!);
+  runs(period?: string): RunMeta[] {
+    return this.stmt.runs.all(period ?? null, period ?? null).map((r) => fromRow<RunMeta>(r)!);
   }
 
   /** Stores a run as the next version of its period, as a draft. */
   saveRun(input: { period: string; outputsHash: string; result: RunResult; corrects?: number }, actor: string): StoredRun {
+    const { result, ...rest } = input;
+    const meta = this.saveRunJson({ ...rest, resultJson: JSON.stringify(result) }, actor);
+    return this.run(meta.period, meta.version)!;
+  }
+
+  /**
+   * Stores a run already serialised (by a worker, gateway/billing/work.ts) as the next
+   * version of its period, with its audit entry, in one transaction. Nothing large is
+   * parsed or built here: the main thread only writes the string.
+   */
+  saveRunJson(input: { period: string; outputsHash: string; resultJson: string; corrects?: number }, actor: string): RunMeta {
     return this.records.transaction(() => {
       const at = this.clock.now();
-      const version = (this.latestRun(input.period)?.version ?? 0) + 1;
-      this.stmt.insertRun.run(input.period, version, input.corrects ?? null, input.outputsHash, JSON.stringify(input.result), at, actor);
+      const version = (this.latestRunMeta(input.period)?.version ?? 0) + 1;
+      this.stmt.insertRun.run(input.period, version, input.corrects ?? null, input.outputsHash, input.resultJson, at, actor);
       this.records.appendAudit({
         at,
         actor,
@@ -303,14 +328,14 @@ export class BillingRepository {
         subject: `run/${input.period}/${version}`,
         after: { period: input.period, version, outputsHash: input.outputsHash, corrects: input.corrects ?? null },
       });
-      return this.run(input.period, version)!;
+      return this.latestRunMeta(input.period)!;
     });
   }
 
   /** Closes the period's latest version; from then on the database refuses to rewrite it. */
-  closeRun(period: string, actor: string): StoredRun {
+  closeRun(period: string, actor: string): RunMeta {
     return this.records.transaction(() => {
-      const latest = this.latestRun(period);
+      const latest = this.latestRunMeta(period);
       if (!latest) throw new BillingError('BOHUB_BILLING_NOT_FOUND', `period ${period} has no billing run to close`);
       if (latest.status === 'closed') throw new BillingError('BOHUB_BILLING_CONFLICT', `period ${period} version ${latest.version} is already closed`);
       const at = this.clock.now();

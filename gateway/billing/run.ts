@@ -21,6 +21,8 @@ export interface RunInputs {
   repo: BillingRepository;
   /** Exception ids a finance user or supervisor accepted as right. */
   accepted: ReadonlySet<string>;
+  /** Told after each meter is validated: the dashboard's progress bar (issue 15). */
+  progress?: (done: number, total: number) => void;
 }
 
 interface UnitInfo {
@@ -89,7 +91,11 @@ export function computeRun(periodId: string, inputs: RunInputs): RunResult {
   const moves = new Map<string, number[]>();
   for (const e of inputs.repo.tenancyEvents()) if (e.at > from && e.at < to) moves.set(e.unitId, [...(moves.get(e.unitId) ?? []), e.at]);
   const boundariesOf = (meterId: string) => [period.opensAt, period.closesAt, ...(moves.get(meters.get(meterId)!.unit) ?? [])];
-  inputs.repo.forEachMeterEssentials([...meters.keys()], from, to, boundariesOf, (meterId, reads) => measure(meters.get(meterId)!, reads));
+  let measured = 0;
+  inputs.repo.forEachMeterEssentials([...meters.keys()], from, to, boundariesOf, (meterId, reads) => {
+    measure(meters.get(meterId)!, reads);
+    inputs.progress?.(++measured, meters.size);
+  });
 
   const payments = inputs.repo.payments({ until: period.closesAt });
   const statements = [...units.values()].flatMap((unit) => statementsOf(unit, period, inputs, uses, past, payments));

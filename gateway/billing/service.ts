@@ -7,17 +7,22 @@ import type { PointValue } from '../events.ts';
 import type { LoadedConfig } from '../config/load.ts';
 import type { MeterConfig } from '../config/schema.ts';
 import type { SqliteRecordStore } from '../storage/records.ts';
+import { EventBus } from '../events.ts';
+import { InlineWork } from '../work/inline.ts';
+import { JobTracker } from '../work/jobs.ts';
+import type { WorkRunner } from '../work/types.ts';
 import { ExceptionAcceptances } from './acceptances.ts';
+import { BillingWork } from './work.ts';
 import { billingPeriod, isPeriodId } from './calendar.ts';
 import { parsePaymentsCsv, parseReadingsCsv, paymentsToCsv, readingsToCsv, type CsvProblem } from './csv.ts';
 import { noticesHtml } from './outputs/notices.ts';
 import { exceptionsCsv, statementsCsv } from './outputs/statements-csv.ts';
 import { runSummary, summaryHtml, summaryJson } from './outputs/summary.ts';
 import type { OutputContext } from './outputs/summary.ts';
-import { BillingError, BillingRepository, type StoredRun } from './repository.ts';
+import { BillingError, BillingRepository, type RunMeta, type StoredRun } from './repository.ts';
 import { computeRun } from './run.ts';
 import { billingRegisters, readFromValue } from './registers.ts';
-import type { NewRead, RunResult, TenancyEvent } from './types.ts';
+import type { NewRead, TenancyEvent } from './types.ts';
 
 // What the CLI, the API and the hub's scheduler ask of billing. A run is computed
 // from the records store alone; its documents are rendered from the stored result,
@@ -43,11 +48,20 @@ export interface TenancyInput {
   reads?: Array<{ meterId: string; value: string }>;
 }
 
+/** A run computed but not stored: its result as the JSON that is stored and hashed. */
+export interface ComputedRun {
+  period: string;
+  outputsHash: string;
+  resultJson: string;
+}
+
 export type ImportReport = { ok: true; inserted: number; duplicates: number } | { ok: false; problems: CsvProblem[] };
 
 export class BillingService {
   readonly repo: BillingRepository;
   readonly acceptances: ExceptionAcceptances;
+  /** Runs, documents and exports as the API asks for them: in the hub's worker threads, else in this thread. */
+  readonly work: BillingWork;
 
   constructor(
     private readonly config: LoadedConfig,
@@ -55,34 +69,69 @@ export class BillingService {
     private readonly clock: Clock,
     /** A fresh read of one meter (the Modbus driver's readNow); absent in the CLI. */
     private readonly readNow?: (meterId: string) => Promise<PointValue[]>,
+    /** The hub's worker pool and job tracker; without them (CLI, unit tests) work runs in this thread. */
+    work?: { runner: WorkRunner; jobs: JobTracker },
   ) {
     this.repo = new BillingRepository(records, clock, rateLimits(config));
     this.acceptances = new ExceptionAcceptances(records, clock);
+    this.work = new BillingWork(this, work?.runner ?? new InlineWork(this), work?.jobs ?? new JobTracker(new EventBus(), clock), config.building.site.timezone);
   }
 
   /**
    * Computes the period. An unchanged result keeps its version (and its bytes); a
    * changed one becomes the next version, and after the period was closed that
-   * version is a correction of the closed one, never a silent overwrite.
+   * version is a correction of the closed one, never a silent overwrite. In the hub
+   * this runs as compute() in a worker and store() on the main thread (work.ts); the
+   * CLI and tests call it here.
    */
   run(period: string, actor: string): RunReport {
+    const { run, outcome } = this.store(this.compute(period), actor);
+    return { run: this.repo.run(run.period, run.version)!, outcome, files: this.render(this.repo.run(run.period, run.version)!) };
+  }
+
+  /** Reads and validates the period's reads and prices them; writes nothing (a worker may run it). */
+  compute(period: string, progress?: (done: number, total: number) => void): ComputedRun {
     if (!isPeriodId(period)) throw new BillingError('BOHUB_BILLING_INVALID', `"${period}" is not a billing period; write YYYY-MM, e.g. 2026-11`);
-    const result = computeRun(period, { config: this.config, repo: this.repo, accepted: this.acceptances.ids() });
-    const hash = resultHash(result);
-    const latest = this.repo.latestRun(period);
-    if (latest && latest.outputsHash === hash) return { run: latest, outcome: 'unchanged', files: this.render(latest) };
-    const closed = this.repo.runs(period).find((r) => r.status === 'closed');
-    const run = this.repo.saveRun({ period, outputsHash: hash, result, ...(closed ? { corrects: closed.version } : {}) }, actor);
-    return { run, outcome: closed ? 'correction' : 'new', files: this.render(run) };
+    const result = computeRun(period, { config: this.config, repo: this.repo, accepted: this.acceptances.ids(), ...(progress ? { progress } : {}) });
+    // The identity of a run's result: canonical JSON of what the documents are made from.
+    const resultJson = JSON.stringify(result);
+    return { period, outputsHash: createHash('sha256').update(resultJson).digest('hex'), resultJson };
+  }
+
+  /** Keeps a computed run: the next version, or the latest one when nothing changed. One transaction. */
+  store(computed: ComputedRun, actor: string): { run: RunMeta; outcome: RunOutcome } {
+    const latest = this.repo.latestRunMeta(computed.period);
+    if (latest && latest.outputsHash === computed.outputsHash) return { run: latest, outcome: 'unchanged' };
+    const closed = this.repo.runs(computed.period).find((r) => r.status === 'closed');
+    const run = this.repo.saveRunJson({ ...computed, ...(closed ? { corrects: closed.version } : {}) }, actor);
+    return { run, outcome: closed ? 'correction' : 'new' };
   }
 
   /** Locks the latest version of the period: its notices are the ones handed out. */
-  close(period: string, actor: string): StoredRun {
+  close(period: string, actor: string): RunMeta {
     return this.repo.closeRun(period, actor);
   }
 
   /** The documents of a stored run (statements CSV, exceptions CSV, summary, notices in zh and en). */
   render(run: StoredRun): Map<string, string> {
+    return new Map([...this.renderers(run)].map(([name, render]) => [name, render()]));
+  }
+
+  /** One document of a stored run, or undefined for a name that is not one. */
+  renderFile(run: StoredRun, name: string): string | undefined {
+    return this.renderers(run).get(name)?.();
+  }
+
+  /** The latest run of the period with its statements and exceptions (each with its acceptance), as the API answers it. */
+  runView(period: string): string | undefined {
+    const run = this.repo.latestRun(period);
+    if (!run) return undefined;
+    const accepted = new Map(this.acceptances.list().map((a) => [a.exceptionId, a]));
+    const { result, ...meta } = run;
+    return JSON.stringify({ run: meta, statements: result.statements, exceptions: result.exceptions.map((e) => ({ ...e, accepted: accepted.get(e.id) ?? null })) });
+  }
+
+  private renderers(run: StoredRun): Map<string, () => string> {
     const corrected = run.corrects === undefined ? undefined : this.repo.run(run.period, run.corrects);
     const ctx: OutputContext = {
       site: this.config.building.site,
@@ -92,14 +141,14 @@ export class BillingService {
       version: run.version,
       ...(corrected ? { corrects: { version: corrected.version, statements: corrected.result.statements } } : {}),
     };
-    const summary = runSummary(run.result, run.version);
+    const summary = () => runSummary(run.result, run.version);
     return new Map([
-      ['statements.csv', statementsCsv(run.result, ctx)],
-      ['exceptions.csv', exceptionsCsv(run.result)],
-      ['summary.json', summaryJson(summary, run.result)],
-      ['summary.html', summaryHtml(summary, run.result, ctx)],
-      ['notices.zh.html', noticesHtml(run.result, ctx, 'zh')],
-      ['notices.en.html', noticesHtml(run.result, ctx, 'en')],
+      ['statements.csv', () => statementsCsv(run.result, ctx)],
+      ['exceptions.csv', () => exceptionsCsv(run.result)],
+      ['summary.json', () => summaryJson(summary(), run.result)],
+      ['summary.html', () => summaryHtml(summary(), run.result, ctx)],
+      ['notices.zh.html', () => noticesHtml(run.result, ctx, 'zh')],
+      ['notices.en.html', () => noticesHtml(run.result, ctx, 'en')],
     ]);
   }
 
@@ -130,13 +179,23 @@ export class BillingService {
   }
 
   exportReadings(from: number, to: number): string {
-    const reads: Parameters<typeof readingsToCsv>[0] = [];
-    this.repo.forEachMeterSeries(from, to, (_, series) => reads.push(...series));
-    return readingsToCsv(reads, this.config.building.site.timezone);
+    return [...this.readingsCsvChunks(from, to)].join('');
+  }
+
+  /** The readings export, one meter at a time (the header first): a worker streams it (work.ts). */
+  *readingsCsvChunks(from: number, to: number): Generator<string> {
+    const tz = this.config.building.site.timezone;
+    yield readingsToCsv([], tz);
+    for (const series of this.repo.meterSeries(from, to)) yield readingsToCsv(series, tz, false);
   }
 
   exportPayments(): string {
     return paymentsToCsv(this.repo.payments(), this.config.building.site.timezone);
+  }
+
+  /** How many meters the building bills. */
+  meterCount(): number {
+    return this.config.building.modbus.meters.length;
   }
 
   meter(meterId: string): MeterConfig | undefined {
@@ -186,7 +245,3 @@ export function rateLimits(config: LoadedConfig): Map<string, number> {
   return new Map(config.building.modbus.meters.map((m) => [m.id, config.profiles.get(m.profile)!.billing.maxUsePerHour]));
 }
 
-/** The identity of a run's result: canonical JSON of what the documents are made from. */
-function resultHash(result: RunResult): string {
-  return createHash('sha256').update(JSON.stringify(result)).digest('hex');
-}

@@ -1,4 +1,7 @@
+import { join, resolve } from 'node:path';
+import Database from 'better-sqlite3';
 import { systemClock, type Clock } from '../clock.ts';
+import { BohubError, describeError } from '../errors.ts';
 import { MIGRATIONS, migrate } from './migrations.ts';
 import { openSqlite, type SqliteDb } from './sqlite-file.ts';
 import type { AuditEntry, AuditFilter, RecordStore, SessionRecords, StoredAuditEntry, StoredSession } from './types.ts';
@@ -50,6 +53,26 @@ export class SqliteRecordStore implements RecordStore {
     } catch (err) {
       db.close();
       throw err;
+    }
+  }
+
+  /**
+   * Opens `<dataDir>/records.db` read-only, for a worker thread (gateway/work). WAL
+   * lets readers run beside the one writer: the worker sees the last committed state
+   * and never holds the write lock, so it can never make an alarm write wait.
+   * https://www.sqlite.org/wal.html ("readers do not block writers")
+   */
+  static openReader(dataDir: string): SqliteRecordStore {
+    const file = join(resolve(dataDir), RECORDS_FILE);
+    let db: SqliteDb | undefined;
+    try {
+      db = new Database(file, { readonly: true, fileMustExist: true });
+      db.pragma('busy_timeout = 5000');
+      const version = (db.prepare('SELECT max(version) AS v FROM schema_migrations').get() as { v: number | null }).v ?? 0;
+      return new SqliteRecordStore(db, version);
+    } catch (err) {
+      db?.close();
+      throw new BohubError('BOHUB_RECORDS_UNAVAILABLE', `cannot open ${file} for reading: ${describeError(err)}`, { cause: err });
     }
   }
 

@@ -211,7 +211,7 @@ describe('BillingRepository', () => {
       clock.advance(1_000);
       const closed = repo.closeRun('2026-11', 'bob');
       expect(closed).toMatchObject({ version: 1, status: 'closed', closedAt: clock.now(), closedBy: 'bob' });
-      expect(repo.latestRun('2026-11')).toEqual(closed);
+      expect(repo.latestRunMeta('2026-11')).toEqual(closed);
       expect(() => records.db.prepare("UPDATE billing_runs SET result_json = '{}', outputs_hash = 'forged' WHERE period = '2026-11'").run()).toThrow(/closed billing run is locked/);
       expect(() => records.db.prepare('DELETE FROM billing_runs').run()).toThrow(/kept/);
       expect(records.listAudit({ action: 'billing.close' })).toMatchObject([{ actor: 'bob', subject: 'run/2026-11/1', after: { status: 'closed', outputsHash: 'h1' } }]);

@@ -10,6 +10,7 @@ import { buildingZone, fmtDateTime, useNow } from '../time.ts';
 import { daysUntil, deadlinesOf, lastClosedPeriod, localToday, nextDeadline, PERIOD_RE } from './billing-calendar.ts';
 import { BillingExceptions } from './billing-exceptions.tsx';
 import { BillingFiles, BillingStatements } from './billing-files.tsx';
+import { BillingJobs, ExportReadsLink } from './billing-jobs.tsx';
 import { BillingTasks } from './billing-tasks.tsx';
 import type { PeriodsReply, RunMeta, RunReply, RunStartReply } from './billing-types.ts';
 import './billing.css';
@@ -69,6 +70,7 @@ export function BillingPage({ params }: PageProps) {
   return (
     <div class="billing">
       <Calendar today={today} period={chosen} />
+      <BillingJobs />
       <section class="card">
         <div class="row">
           <h2 class="grow">{t('periods')}</h2>
@@ -229,6 +231,7 @@ function PeriodView({ period, onRun }: { period: string; onRun: () => Promise<vo
           </dl>
         )}
         {data && <BillingFiles run={data.run} />}
+        {can('billing.run') && <ExportReadsLink period={period} />}
       </section>
       {data && <BillingExceptions run={data} onChanged={run.reload} />}
       {data && <BillingStatements statements={data.statements} />}

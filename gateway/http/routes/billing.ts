@@ -7,6 +7,7 @@ import { localDate } from '../../billing/calendar.ts';
 import type { Role } from '../../config/schema.ts';
 import { DOCUMENT_CSP } from '../access.ts';
 import type { HttpContext } from '../context.ts';
+import { WorkError } from '../../work/types.ts';
 
 // The billing API (issue 7). Who may do what:
 //   read periods, statements, exceptions, reads, tasks    finance, supervisor, admin
@@ -71,6 +72,8 @@ export function registerBillingRoutes(app: FastifyInstance, { services }: HttpCo
         return await fn(billing, input.data, request.session!.username, reply);
       } catch (err) {
         if (err instanceof BillingError) return reply.code(err.status).send({ error: { code: err.code, message: err.message } });
+        // A worker that threw or died: nothing was stored (workers only read), and the next request works.
+        if (err instanceof WorkError) return reply.code(500).send({ error: { code: err.code, message: err.message } });
         throw err;
       }
     };
@@ -78,21 +81,20 @@ export function registerBillingRoutes(app: FastifyInstance, { services }: HttpCo
 
   app.get('/api/billing/periods', roles(BILLING_READ_ROLES), handle(z.object({}), 'query', (b) => ({ runs: b.repo.runs() })));
 
-  app.post('/api/billing/runs', roles(BILLING_RUN_ROLES), handle(schemas.run, 'body', (b, { period }, actor) => {
-    const report = b.run(period, actor);
-    return { outcome: report.outcome, run: meta(report.run), summary: JSON.parse(report.files.get('summary.json')!) };
+  // Runs, documents and the run view are built in a worker (billing/work.ts): the event loop stays free for alarms (issue 15).
+  app.post('/api/billing/runs', roles(BILLING_RUN_ROLES), handle(schemas.run, 'body', async (b, { period }, actor) => {
+    const { outcome, run, summary } = await b.work.run(period, actor);
+    return { outcome, run: meta(run), summary };
   }));
 
-  app.get('/api/billing/runs/:period', roles(BILLING_READ_ROLES), handle(schemas.periodParams, 'params', (b, { period }, _actor, reply) => {
-    const run = b.repo.latestRun(period);
-    if (!run) return reply.code(404).send({ error: { code: 'BOHUB_BILLING_NOT_FOUND', message: `no billing run for ${period} yet` } });
-    const accepted = b.acceptances.list();
-    return { run: meta(run), statements: run.result.statements, exceptions: run.result.exceptions.map((e) => ({ ...e, accepted: accepted.find((a) => a.exceptionId === e.id) ?? null })) };
+  app.get('/api/billing/runs/:period', roles(BILLING_READ_ROLES), handle(schemas.periodParams, 'params', async (b, { period }, _actor, reply) => {
+    const view = await b.work.runView(period);
+    if (view === null) return reply.code(404).send({ error: { code: 'BOHUB_BILLING_NOT_FOUND', message: `no billing run for ${period} yet` } });
+    return reply.type(FILE_TYPES.json!).send(view);
   }));
 
-  app.get('/api/billing/runs/:period/v/:version/files/:name', roles(BILLING_READ_ROLES), handle(schemas.fileParams, 'params', (b, { period, version, name }, _actor, reply) => {
-    const run = b.repo.run(period, version);
-    const text = run && b.render(run).get(name);
+  app.get('/api/billing/runs/:period/v/:version/files/:name', roles(BILLING_READ_ROLES), handle(schemas.fileParams, 'params', async (b, { period, version, name }, _actor, reply) => {
+    const text = await b.work.file(period, version, name);
     if (!text) return reply.code(404).send({ error: { code: 'BOHUB_BILLING_NOT_FOUND', message: `no document ${name} for ${period} v${version}` } });
     if (name.endsWith('.html')) reply.header('content-security-policy', DOCUMENT_CSP); // its inline style must apply
     return reply.type(FILE_TYPES[name.split('.').at(-1)!]!).header('content-disposition', `inline; filename="${period}-v${version}-${name}"`).send(text);
@@ -125,7 +127,12 @@ export function registerBillingRoutes(app: FastifyInstance, { services }: HttpCo
     }));
   }
 
-  app.get('/api/billing/export/readings', roles(BILLING_RUN_ROLES), handle(schemas.exportQuery, 'query', (b, q, _actor, reply) => reply.type(FILE_TYPES.csv!).send(b.exportReadings(q.from, q.to))));
+  // Streamed from a worker, meter by meter, with backpressure: a client that goes away stops the export and frees its worker.
+  app.get('/api/billing/export/readings', roles(BILLING_RUN_ROLES), handle(schemas.exportQuery, 'query', (b, q, actor, reply) => {
+    const csv = b.work.exportReadings(q.from, q.to, actor);
+    reply.raw.once('close', () => csv.destroy());
+    return reply.type(FILE_TYPES.csv!).header('content-disposition', 'attachment; filename="readings.csv"').send(csv);
+  }));
   app.get('/api/billing/export/payments', roles(BILLING_RUN_ROLES), handle(z.object({}), 'query', (b, _q, _actor, reply) => reply.type(FILE_TYPES.csv!).send(b.exportPayments())));
 
   app.post('/api/billing/tenancy', roles(BILLING_READING_ROLES), handle(schemas.tenancy, 'body', (b, input, actor) => b.recordTenancy(input, actor)));

@@ -1,0 +1,65 @@
+import type { Readable } from 'node:stream';
+import { describeError } from '../errors.ts';
+import type { JobTracker } from '../work/jobs.ts';
+import type { WorkRunner } from '../work/types.ts';
+import { BillingError, type RunMeta } from './repository.ts';
+import type { ComputedRun, RunOutcome, BillingService } from './service.ts';
+
+/**
+ * Billing's bulk work as the hub's HTTP API asks for it (issue 15): computed and
+ * rendered by the runner (worker threads in the hub), stored on the main thread,
+ * which is the records store's one writer (ARCHITECTURE.md): a run is one
+ * transaction of a string the worker built, so the main thread never holds the
+ * event loop for a month-end run. Each run and export reports its progress.
+ */
+export class BillingWork {
+  constructor(
+    private readonly service: BillingService,
+    private readonly runner: WorkRunner,
+    private readonly jobs: JobTracker,
+    private readonly timeZone: string,
+  ) {}
+
+  /** Runs a period. A second run of a period while one runs is refused (409), naming who started the first. */
+  async run(period: string, actor: string): Promise<{ outcome: RunOutcome; run: RunMeta; summary: unknown }> {
+    const busy = this.jobs.runningOf('billing.run', period);
+    if (busy) throw new BillingError('BOHUB_BILLING_CONFLICT', `a billing run of ${period} is already running, started by ${busy.startedBy} at ${localTime(busy.startedAt, this.timeZone)}`);
+    const job = this.jobs.start('billing.run', period, actor);
+    try {
+      const computed = await this.runner.run<ComputedRun>({ kind: 'billing.compute', period }, { onProgress: job.progress });
+      job.stage('saving');
+      const { run, outcome } = this.service.store(computed, actor);
+      job.stage('rendering');
+      const summary = JSON.parse((await this.runner.run<string>({ kind: 'billing.file', period, version: run.version, name: 'summary.json' }))) as unknown;
+      job.finish({ version: run.version, outcome });
+      return { outcome, run, summary };
+    } catch (err) {
+      job.fail(describeError(err));
+      throw err;
+    }
+  }
+
+  /** One document of a stored run, rendered by the runner; null when there is none. */
+  file(period: string, version: number, name: string): Promise<string | null> {
+    return this.runner.run<string | null>({ kind: 'billing.file', period, version, name });
+  }
+
+  /** The latest run of a period with its statements and exceptions, as JSON text; null when there is none. */
+  runView(period: string): Promise<string | null> {
+    return this.runner.run<string | null>({ kind: 'billing.run-view', period });
+  }
+
+  /** The readings of [from, to] as CSV, streamed; destroying the stream (a client gone) stops the worker. */
+  exportReadings(from: number, to: number, actor: string): Readable {
+    const job = this.jobs.start('billing.export-readings', `${localTime(from, this.timeZone)}–${localTime(to, this.timeZone)}`, actor);
+    const stream = this.runner.stream({ kind: 'billing.export-readings', from, to }, { onProgress: job.progress });
+    stream.once('end', () => job.finish(null));
+    stream.once('error', (err) => job.fail(describeError(err)));
+    stream.once('close', () => job.fail('the export was cancelled'));
+    return stream;
+  }
+}
+
+function localTime(at: number, timeZone: string): string {
+  return new Date(at).toLocaleString('sv-SE', { timeZone }).slice(0, 16);
+}

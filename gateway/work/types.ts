@@ -1,0 +1,56 @@
+import type { Readable } from 'node:stream';
+import { BohubError } from '../errors.ts';
+
+// Bulk work runs beside the event loop, never on it (ARCHITECTURE.md "One process,
+// and the safety path inside it"; issue 15): a billing run, a document, an export
+// is a task sent to a worker thread. A task is plain data, so it can cross threads.
+
+export type WorkTask =
+  /** Computes a billing period and returns it serialised (ComputedRun). */
+  | { kind: 'billing.compute'; period: string }
+  /** One stored run's document (statements.csv, notices.zh.html, ...), or null. */
+  | { kind: 'billing.file'; period: string; version: number; name: string }
+  /** The latest run of a period as the GET /api/billing/runs/:period answer (JSON text), or null. */
+  | { kind: 'billing.run-view'; period: string }
+  /** The readings export (CSV), streamed meter by meter. */
+  | { kind: 'billing.export-readings'; from: number; to: number };
+
+export interface WorkProgress {
+  /** What is being done, as a key the page translates: 'meters', 'rows'. */
+  stage: string;
+  done: number;
+  total: number;
+}
+
+export interface RunOptions {
+  /** Aborting stops the task: a running worker is terminated, so it frees its thread at once. */
+  signal?: AbortSignal;
+  onProgress?: (p: WorkProgress) => void;
+}
+
+/** Runs tasks: in worker threads in the hub (WorkPool), in this thread in the CLI and unit tests (InlineWork). */
+export interface WorkRunner {
+  run<T>(task: WorkTask, options?: RunOptions): Promise<T>;
+  /** A task that sends its answer in chunks, pulled with backpressure: a slow reader holds the worker, not memory. */
+  stream(task: WorkTask, options?: RunOptions): Readable;
+}
+
+/** Messages from a task to whoever runs it. */
+export type TaskMessage = { type: 'progress'; progress: WorkProgress } | { type: 'chunk'; text: string } | { type: 'end' };
+
+/** What a task may do while it runs (progress, and for streams send, which waits for the reader). */
+export interface TaskContext {
+  progress(p: WorkProgress): void;
+  send(text: string): Promise<void>;
+}
+
+/** A task that failed, was cancelled, or whose worker died: named, with the cause. */
+export class WorkError extends BohubError {
+  constructor(
+    readonly task: WorkTask['kind'],
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super('BOHUB_WORK_FAILED', `${task}: ${message}`, options);
+  }
+}
