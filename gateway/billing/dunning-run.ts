@@ -46,13 +46,18 @@ export function dunningFor(service: BillingService, building: BuildingConfig, pe
  * Opens the lists of last month's period whose date has come: each once, as a
  * task ('pending_approval' for the suspension list, which the director approves).
  */
-export function scheduleDunning(service: BillingService, building: BuildingConfig, now: number): DunningList[] {
+export async function scheduleDunning(service: BillingService, building: BuildingConfig, now: number): Promise<DunningList[]> {
   const tz = building.site.timezone;
   const today = localDate(now, tz);
   const period = previousPeriodId(today.slice(0, 7));
   if (!service.repo.latestRunMeta(period)) return [];
   const existing = new Set(service.repo.tasks(period).map((t) => t.list));
-  const due = dunningFor(service, building, period, today).filter((l) => l.date <= today && !existing.has(l.id));
+  // Which lists are due follows from the calendar alone (no arrears needed): the
+  // hub asks every minute, and on most minutes the answer is none (issue 15).
+  const isDue = (l: { id: string; date: string }) => l.date <= today && !existing.has(l.id);
+  if (!dunningLists(billingPeriod(period, building.billing, tz), []).some(isDue)) return [];
+  // Working out the arrears reads every unit's ledger: in a worker in the hub (work.ts).
+  const due = (await service.work.dunning(period, today)).filter(isDue);
   for (const list of due) service.repo.upsertTask({ period, list: list.id, dueDate: list.date, state: list.needsApproval ? 'pending_approval' : 'open', doc: list }, 'system');
   return due;
 }

@@ -144,7 +144,7 @@ export class BillingPlugin implements Plugin {
     const toleranceMs = building.billing.fallbackToleranceHours * 3_600_000;
     try {
       if (now - boundary <= toleranceMs && !this.service.repo.hasSnapshot(boundary, toleranceMs)) await this.snapshot(boundary);
-      scheduleDunning(this.service, building, now);
+      await scheduleDunning(this.service, building, now);
     } catch (err) {
       this.opts.log.error({ module: 'billing', err: describeError(err) }, 'billing calendar check failed');
     }

@@ -193,6 +193,11 @@ export class BillingService {
     return paymentsToCsv(this.repo.payments(), this.config.building.site.timezone);
   }
 
+  /** The building file this service bills. */
+  building(): LoadedConfig['building'] {
+    return this.config.building;
+  }
+
   /** How many meters the building bills. */
   meterCount(): number {
     return this.config.building.modbus.meters.length;

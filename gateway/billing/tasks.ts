@@ -1,4 +1,5 @@
 import type { TaskContext, WorkTask } from '../work/types.ts';
+import { dunningFor } from './dunning-run.ts';
 import type { BillingService } from './service.ts';
 
 // The billing work that touches many rows or builds large documents (issue 15):
@@ -18,6 +19,8 @@ export async function runBillingTask(task: WorkTask, service: BillingService, ct
     }
     case 'billing.run-view':
       return service.runView(task.period) ?? null;
+    case 'billing.dunning':
+      return dunningFor(service, service.building(), task.period, task.date);
     case 'billing.export-readings': {
       const total = service.meterCount();
       const step = percentSteps((done) => ctx.progress({ stage: 'meters', done, total }));

@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import { describeError } from '../errors.ts';
 import type { JobTracker } from '../work/jobs.ts';
 import type { WorkRunner } from '../work/types.ts';
+import type { DunningList } from './outputs/dunning.ts';
 import { BillingError, type RunMeta } from './repository.ts';
 import type { ComputedRun, RunOutcome, BillingService } from './service.ts';
 
@@ -47,6 +48,11 @@ export class BillingWork {
   /** The latest run of a period with its statements and exceptions, as JSON text; null when there is none. */
   runView(period: string): Promise<string | null> {
     return this.runner.run<string | null>({ kind: 'billing.run-view', period });
+  }
+
+  /** The period's dunning lists with arrears as of the local date (dunning-run.ts), worked out by the runner. */
+  dunning(period: string, date: string): Promise<DunningList[]> {
+    return this.runner.run<DunningList[]>({ kind: 'billing.dunning', period, date });
   }
 
   /** The readings of [from, to] as CSV, streamed; destroying the stream (a client gone) stops the worker. */

@@ -88,7 +88,7 @@ export class WorkPool implements Plugin, WorkRunner {
       },
     });
     port1.on('message', (m: TaskMessage) => {
-      if (m.type === 'chunk') readable.push(m.text);
+      if (m.type === 'chunk') readable.push(Buffer.from(m.bytes.buffer, m.bytes.byteOffset, m.bytes.byteLength));
       else if (m.type === 'end') readable.push(null);
       else options.onProgress?.(m.progress);
     });

@@ -12,6 +12,8 @@ export type WorkTask =
   | { kind: 'billing.file'; period: string; version: number; name: string }
   /** The latest run of a period as the GET /api/billing/runs/:period answer (JSON text), or null. */
   | { kind: 'billing.run-view'; period: string }
+  /** The period's dunning lists with arrears as of a local date (YYYY-MM-DD). */
+  | { kind: 'billing.dunning'; period: string; date: string }
   /** The readings export (CSV), streamed meter by meter. */
   | { kind: 'billing.export-readings'; from: number; to: number };
 
@@ -36,7 +38,8 @@ export interface WorkRunner {
 }
 
 /** Messages from a task to whoever runs it. */
-export type TaskMessage = { type: 'progress'; progress: WorkProgress } | { type: 'chunk'; text: string } | { type: 'end' };
+/** A chunk crosses threads as UTF-8 bytes whose buffer is transferred, not copied: the event loop only hands it to the socket. */
+export type TaskMessage = { type: 'progress'; progress: WorkProgress } | { type: 'chunk'; bytes: Uint8Array } | { type: 'end' };
 
 /** What a task may do while it runs (progress, and for streams send, which waits for the reader). */
 export interface TaskContext {

@@ -1,3 +1,4 @@
+import { constants, setPriority } from 'node:os';
 import type { MessagePort } from 'node:worker_threads';
 import { workerData } from 'node:worker_threads';
 import { BillingService } from '../billing/service.ts';
@@ -23,7 +24,9 @@ export interface TaskEnvelope {
 }
 
 const init = workerData as WorkerInit;
+const encoder = new TextEncoder();
 let service: BillingService | undefined;
+lowerThisThreadsPriority();
 
 export default async function runTask({ task, port }: TaskEnvelope): Promise<unknown> {
   service ??= new BillingService(init.config, SqliteRecordStore.openReader(init.dataDir), systemClock);
@@ -52,9 +55,25 @@ function portContext(port: MessagePort): TaskContext {
       while (credit === 0) await new Promise<void>((resolve) => (wake = resolve));
       wake = undefined;
       credit--;
-      post(port, { type: 'chunk', text });
+      const bytes = encoder.encode(text);
+      port.postMessage({ type: 'chunk', bytes } satisfies TaskMessage, [bytes.buffer]);
     },
   };
+}
+
+/**
+ * The worker yields the CPU to the event loop whenever both want it: on Linux the
+ * nice value is per thread, and setpriority(PRIO_PROCESS, 0) sets the calling
+ * thread's only (setpriority(2), "the nice value is a per-thread attribute"), which
+ * is what os.setPriority() without a pid does. On a machine with one free core, or
+ * pinned to one, the alarm path then still runs at once beside a month-end run.
+ */
+function lowerThisThreadsPriority(): void {
+  try {
+    setPriority(constants.priority.PRIORITY_LOW);
+  } catch {
+    // A platform that refuses leaves the worker at normal priority; it still runs beside the loop.
+  }
 }
 
 function post(port: MessagePort, message: TaskMessage): void {

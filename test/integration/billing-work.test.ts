@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEMO_PASSWORDS } from '../../gateway/auth/passwords.ts';
@@ -71,6 +72,16 @@ describe('billing work in worker threads (issue 15)', () => {
     expect(meters.at(-1)).toMatchObject({ done: 8, total: 8 });
     expect(progress.slice(0, -1).every((p) => p.state === 'running')).toBe(true);
     expect(progress.at(-1)).toMatchObject({ state: 'done', kind: 'billing.run', subject: '2026-11', startedBy: 'finance', result: { version: 1, outcome: 'new' } });
+  });
+
+  it.runIf(process.platform === 'linux')('its worker threads run at the lowest priority, and the event loop keeps its own', async () => {
+    const { runPeriod } = await start(4, plainMonth);
+    expect((await runPeriod()).statusCode).toBe(200);
+    // Field 19 of /proc/<pid>/task/<tid>/stat is the thread's nice value (proc(5)); the fields after the name in parentheses.
+    const nice = (tid: string) => Number(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]);
+    const threads = readdirSync('/proc/self/task').map((tid) => ({ tid, nice: nice(tid) }));
+    expect(nice(String(process.pid))).toBe(0);
+    expect(threads.filter((t) => t.nice === 19).length).toBeGreaterThanOrEqual(1);
   });
 
   it('a second run of a period while one runs gets 409 naming who started the first', async () => {

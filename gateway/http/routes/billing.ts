@@ -1,7 +1,6 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { BillingError } from '../../billing/repository.ts';
-import { dunningFor } from '../../billing/dunning-run.ts';
 import type { BillingService } from '../../billing/service.ts';
 import { localDate } from '../../billing/calendar.ts';
 import type { Role } from '../../config/schema.ts';
@@ -147,11 +146,11 @@ export function registerBillingRoutes(app: FastifyInstance, { services }: HttpCo
   // handbook 第三节: suspending a unit's services needs the head's signature (the director's approval).
   app.post('/api/billing/tasks/:id/approve', roles(BILLING_APPROVE_ROLES), handle(schemas.idParams, 'params', (b, { id }, actor) => ({ task: b.repo.setTaskState(id, 'approved', actor) })));
 
-  app.get('/api/billing/dunning/:period', roles(BILLING_READ_ROLES), handle(schemas.periodParams, 'params', (b, { period }, _actor, reply) => {
+  app.get('/api/billing/dunning/:period', roles(BILLING_READ_ROLES), handle(schemas.periodParams, 'params', async (b, { period }, _actor, reply) => {
     const q = schemas.dunningQuery.safeParse((reply.request as { query: unknown }).query);
     const tz = services.config.building.site.timezone;
     const date = (q.success && q.data.date) || localDate(services.clock.now(), tz);
-    return { date, lists: dunningFor(b, services.config.building, period, date) };
+    return { date, lists: await b.work.dunning(period, date) };
   }));
 }
 
