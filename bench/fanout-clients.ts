@@ -11,6 +11,7 @@ import type { AlarmChange } from '../gateway/alarms/types.ts';
 import type { ServerToClientEvents } from '../gateway/http/live-types.ts';
 import { signalTopic } from '../gateway/signals/states.ts';
 import { serve } from './fanout-ipc.ts';
+import { login } from './hub-api.ts';
 
 type LiveSocket = Socket<ServerToClientEvents, Record<string, never>>;
 
@@ -76,12 +77,6 @@ let site = '';
 let seq = Date.now();
 /** Clients that lost their connection (reconnection is off, so a drop is visible, not papered over). */
 const dropped: string[] = [];
-
-async function login(http: string, username: string, password: string): Promise<string> {
-  const res = await fetch(`${http}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password }) });
-  if (!res.ok) throw new Error(`login as ${username}: HTTP ${res.status} ${await res.text()}`);
-  return ((await res.json()) as { token: string }).token;
-}
 
 function open(http: string, token: string, index: number): Promise<LiveSocket> {
   // forceNew: one WebSocket per client, as 200 screens would have (io() shares one by default).

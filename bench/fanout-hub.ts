@@ -2,8 +2,10 @@
 // a whole Hub, as `bohub start` builds it, on the config file the benchmark wrote
 // (the demo building with its field simulated by bench/fanout-field.ts in another
 // process). It reports its own CPU time over IPC: process.cpuUsage() counts every
-// thread of this process (the event loop and libuv's pool), and nothing else.
-import { performance } from 'node:perf_hooks';
+// thread of this process (the event loop and libuv's pool), and nothing else; and,
+// for the alarm-under-work benchmark (the demo building with its simulators inside,
+// as `npm start` runs it), how long its event loop was held up.
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { loadConfig } from '../gateway/config/load.ts';
 import { Hub } from '../gateway/hub.ts';
 import { silentLogger } from '../gateway/log.ts';
@@ -24,15 +26,27 @@ export interface CpuSample {
   meterPolls: number;
 }
 
+export interface LoopDelay {
+  /** The longest the event loop was held up since the last reading, in ms. */
+  maxMs: number;
+  p99Ms: number;
+  meanMs: number;
+}
+
+/** The event-loop delay histogram's timer period (Node's default). */
+const LOOP_RESOLUTION_MS = 10;
+
 let hub: Hub | undefined;
 let meterPolls = 0;
+const loop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
 /** When the socket.io server had written each fire alarm (by the panel's seq) to every socket; wall-clock ms. */
 const sent = new Map<number, number>();
 
 serve({
-  async start(args: { config: string }): Promise<HubStarted> {
+  /** dashboardDir: the built control room, when it is not dashboard/dist (a bench builds its own copy). */
+  async start(args: { config: string; dashboardDir?: string }): Promise<HubStarted> {
     if (hub) throw new Error('the hub is already running');
-    hub = new Hub({ config: loadConfig(args.config, {}), log: silentLogger });
+    hub = new Hub({ config: loadConfig(args.config, {}), log: silentLogger, ...(args.dashboardDir ? { dashboardDir: args.dashboardDir } : {}) });
     hub.events.on('bench.fanout', 'meter.values', () => meterPolls++);
     await hub.start();
     // Registered after the web server's own listener (http/live.ts), and the bus calls
@@ -44,6 +58,7 @@ serve({
       sent.set(c.alarm.seq, performance.timeOrigin + performance.now());
       if (sent.size > 10_000) sent.delete(sent.keys().next().value!);
     });
+    loop.enable();
     const health = hub.health();
     const down = Object.entries(health.components).filter(([, c]) => c.status === 'down');
     if (down.length) throw new Error(`hub parts down: ${down.map(([n, c]) => `${n} (${c.detail})`).join(', ')}`);
@@ -52,6 +67,17 @@ serve({
   cpu(): CpuSample {
     const { user, system } = process.cpuUsage();
     return { cpuUs: user + system, atMs: performance.now(), meterPolls };
+  },
+  /**
+   * The event loop's delay since the last call (or the start), then starts again. The
+   * histogram times its own 10-ms timer: a delay is the time between two of its ticks
+   * less that period (a tick that came on time counts as 0).
+   */
+  eventLoop(): LoopDelay {
+    const ms = (ns: number) => Math.max(0, ns / 1e6 - LOOP_RESOLUTION_MS);
+    const out = loop.count ? { maxMs: ms(loop.max), p99Ms: ms(loop.percentile(99)), meanMs: ms(loop.mean) } : { maxMs: 0, p99Ms: 0, meanMs: 0 };
+    loop.reset();
+    return out;
   },
   /** The send times of these alarms (null for one the hub never sent). */
   sent(args: { seqs: number[] }): (number | null)[] {
@@ -64,6 +90,7 @@ serve({
     return hub?.health();
   },
   async stop() {
+    loop.disable();
     await hub?.stop();
     hub = undefined;
   },

@@ -23,14 +23,15 @@ export interface Peer {
 }
 
 /**
- * Starts bench/NAME.ts on a core (taskset, where it exists) with an IPC channel:
+ * Starts bench/NAME.ts on a core, or a list of cores (taskset, where it exists), with an IPC channel:
  * taskset execs node with the channel's descriptor and NODE_CHANNEL_FD intact, so
  * process.send works in the child as with fork().
  */
-export function startPeer(name: string, cpu: number): Peer {
+export function startPeer(name: string, cpu: number | string): Peer {
   const script = fileURLToPath(new URL(`./${name}.ts`, import.meta.url));
   const [cmd, argv] = pinned(cpu, process.execPath, ['--import', 'tsx', script]);
-  const child = spawn(cmd, argv, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  // Its stdout goes to our stderr: only the benchmark itself prints on stdout, one figure a line (a library's warning would break that).
+  const child = spawn(cmd, argv, { stdio: ['ignore', 2, 'inherit', 'ipc'] });
   let next = 0;
   const waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

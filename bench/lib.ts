@@ -33,8 +33,8 @@ export function hasProgram(program: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${program}`]).status === 0;
 }
 
-/** `taskset -c CPU` where taskset exists, so load generator and server do not share a core. */
-export function pinned(cpu: number, command: string, args: string[]): [string, string[]] {
+/** `taskset -c CPU` where taskset exists, so load generator and server do not share a core; `cpu` may be a list such as "1-3". */
+export function pinned(cpu: number | string, command: string, args: string[]): [string, string[]] {
   return hasProgram('taskset') ? ['taskset', ['-c', String(cpu), command, ...args]] : [command, args];
 }
 
