@@ -9,12 +9,14 @@ import type { NewRead, Payment, RunResult, StoredRead, TenancyEvent } from './ty
 // audit entry (ARCHITECTURE.md); only the poller's interval reads go unaudited,
 // because they are high volume and the read rows record who wrote them.
 
-export type BillingErrorCode = 'BOHUB_BILLING_INVALID' | 'BOHUB_BILLING_NOT_FOUND' | 'BOHUB_BILLING_CONFLICT' | 'BOHUB_BILLING_LOCKED' | 'BOHUB_BILLING_READ_FAILED';
+export type BillingErrorCode = 'BOHUB_BILLING_INVALID' | 'BOHUB_BILLING_NOT_FOUND' | 'BOHUB_BILLING_CONFLICT' | 'BOHUB_BILLING_RUNNING' | 'BOHUB_BILLING_LOCKED' | 'BOHUB_BILLING_READ_FAILED';
 
 const STATUS: Record<BillingErrorCode, number> = {
   BOHUB_BILLING_INVALID: 400,
   BOHUB_BILLING_NOT_FOUND: 404,
   BOHUB_BILLING_CONFLICT: 409,
+  /** A run of the period is under way (issue 15). */
+  BOHUB_BILLING_RUNNING: 409,
   BOHUB_BILLING_LOCKED: 409,
   // A meter that cannot be read now is the device's failure, not the request's.
   BOHUB_BILLING_READ_FAILED: 503,

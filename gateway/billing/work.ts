@@ -24,7 +24,7 @@ export class BillingWork {
   /** Runs a period. A second run of a period while one runs is refused (409), naming who started the first. */
   async run(period: string, actor: string): Promise<{ outcome: RunOutcome; run: RunMeta; summary: unknown }> {
     const busy = this.jobs.runningOf('billing.run', period);
-    if (busy) throw new BillingError('BOHUB_BILLING_CONFLICT', `a billing run of ${period} is already running, started by ${busy.startedBy} at ${localTime(busy.startedAt, this.timeZone)}`);
+    if (busy) throw new BillingError('BOHUB_BILLING_RUNNING', `a billing run of ${period} is already running, started by ${busy.startedBy} at ${localTime(busy.startedAt, this.timeZone)}`);
     const job = this.jobs.start('billing.run', period, actor);
     try {
       const computed = await this.runner.run<ComputedRun>({ kind: 'billing.compute', period }, { onProgress: job.progress });

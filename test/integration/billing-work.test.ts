@@ -89,7 +89,7 @@ describe('billing work in worker threads (issue 15)', () => {
     const [first, second] = await Promise.all([runPeriod(), runPeriod()]);
     expect(first.statusCode).toBe(200);
     expect(second.statusCode).toBe(409);
-    expect(second.json().error).toMatchObject({ code: 'BOHUB_BILLING_CONFLICT' });
+    expect(second.json().error).toMatchObject({ code: 'BOHUB_BILLING_RUNNING' });
     expect(second.json().error.message).toMatch(/already running, started by finance at 2026-12-01 08:00/);
     // Once the first is over, the period can be run again.
     expect((await runPeriod()).json()).toMatchObject({ outcome: 'unchanged', run: { version: 1 } });

@@ -55,6 +55,7 @@ const T = texts({
   held: ['暂缓', 'Held'],
   openExceptions: ['待处理异常', 'Open exceptions'],
   loading: ['加载中…', 'Loading…'],
+  alreadyRunning: ['本期正在计算中（见“进行中的任务”），请等它完成。', 'This period is being computed already (see "Jobs in progress"); wait for it to finish.'],
 });
 
 export function BillingPage({ params }: PageProps) {
@@ -159,7 +160,7 @@ function StartRun({ initial, onDone }: { initial: string; onDone: () => Promise<
       navigate('billing', period);
     } catch (err) {
       if (!(err instanceof ApiError)) throw err;
-      setMessage({ ok: false, text: err.message });
+      setMessage({ ok: false, text: err.code === 'BOHUB_BILLING_RUNNING' ? t('alreadyRunning') : err.message });
     } finally {
       setBusy(false);
     }
@@ -189,7 +190,7 @@ function PeriodView({ period, onRun }: { period: string; onRun: () => Promise<vo
       await Promise.all([run.reload(), onRun()]);
     } catch (err) {
       if (!(err instanceof ApiError)) throw err;
-      setNote(err.message);
+      setNote(err.code === 'BOHUB_BILLING_RUNNING' ? t('alreadyRunning') : err.message);
     } finally {
       setBusy(false);
     }
