@@ -23,6 +23,7 @@ import { AlarmEngine } from './alarms/engine.ts';
 import { BillingPlugin } from './billing/plugin.ts';
 import { JobTracker } from './work/jobs.ts';
 import { WorkPool } from './work/pool.ts';
+import { pooledQueries } from './work/queries.ts';
 import { RunbookEngine } from './runbooks/engine.ts';
 import { DisplayEngine } from './display/engine.ts';
 import { ModbusMeterSimulator } from '../simulators/modbus-meters.ts';
@@ -168,7 +169,8 @@ export class Hub {
   services(): HubServices {
     return {
       config: this.options.config, events: this.events, clock: this.clock, log: this.log, metrics: this.metrics,
-      records: this.records!, telemetry: this.telemetry!, latest: this.latest, alarms: this.parts.alarms, incidents: this.parts.runbooks, modbus: this.parts.modbus, display: this.parts.display, billing: this.parts.billing?.service, health: () => this.health(),
+      records: this.records!, telemetry: this.telemetry!, latest: this.latest, alarms: this.parts.alarms, incidents: this.parts.runbooks, modbus: this.parts.modbus, display: this.parts.display, billing: this.parts.billing?.service,
+      queries: pooledQueries(this.parts.work!), health: () => this.health(),
     };
   }
 

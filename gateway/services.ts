@@ -11,6 +11,7 @@ import type { ComponentHealth, HealthStatus } from './plugin.ts';
 import type { RecordStore, TelemetryStore } from './storage/types.ts';
 import type { IncidentService } from './runbooks/types.ts';
 import type { DisplayService } from './display/types.ts';
+import type { RecordQueries } from './work/queries.ts';
 
 export interface HealthReport {
   status: HealthStatus;
@@ -37,5 +38,7 @@ export interface HubServices {
   display?: DisplayService;
   /** The Modbus driver's counters (GET /api/devices); absent when the hub runs without one, and the page lists no buses or meters. */
   modbus?: { stats(): ModbusDriverStats };
+  /** Audit pages and incident history: read and serialised in the worker pool in the hub (gateway/work/queries.ts). */
+  queries: RecordQueries;
   health(): HealthReport;
 }

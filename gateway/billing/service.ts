@@ -65,7 +65,8 @@ export class BillingService {
 
   constructor(
     private readonly config: LoadedConfig,
-    records: SqliteRecordStore,
+    /** The records store it reads (read-only in a worker) and, on the main thread, writes. */
+    readonly records: SqliteRecordStore,
     private readonly clock: Clock,
     /** A fresh read of one meter (the Modbus driver's readNow); absent in the CLI. */
     private readonly readNow?: (meterId: string) => Promise<PointValue[]>,

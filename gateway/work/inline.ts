@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import type { BillingService } from '../billing/service.ts';
-import { runBillingTask } from '../billing/tasks.ts';
+import { runTask } from './tasks.ts';
 import { describeError } from '../errors.ts';
 import { WorkError, type RunOptions, type TaskContext, type WorkRunner, type WorkTask } from './types.ts';
 
@@ -15,7 +15,7 @@ export class InlineWork implements WorkRunner {
   async run<T>(task: WorkTask, options: RunOptions = {}): Promise<T> {
     const ctx: TaskContext = { progress: (p) => options.onProgress?.(p), send: async () => {} };
     try {
-      return (await runBillingTask(task, this.service, ctx)) as T;
+      return (await runTask(task, this.service, ctx)) as T;
     } catch (err) {
       throw new WorkError(task.kind, describeError(err), { cause: err });
     }
@@ -28,7 +28,7 @@ export class InlineWork implements WorkRunner {
       progress: (p) => options.onProgress?.(p),
       send: (text) => (readable.push(text) ? Promise.resolve() : new Promise<void>((resolve) => (wanted = resolve))),
     };
-    runBillingTask(task, this.service, ctx).then(
+    runTask(task, this.service, ctx).then(
       () => readable.push(null),
       (err: unknown) => readable.destroy(new WorkError(task.kind, describeError(err), { cause: err })),
     );

@@ -1,5 +1,7 @@
 import type { Readable } from 'node:stream';
 import { BohubError } from '../errors.ts';
+import type { IncidentState } from '../runbooks/types.ts';
+import type { AuditPage } from './queries.ts';
 
 // Bulk work runs beside the event loop, never on it (ARCHITECTURE.md "One process,
 // and the safety path inside it"; issue 15): a billing run, a document, an export
@@ -15,7 +17,11 @@ export type WorkTask =
   /** The period's dunning lists with arrears as of a local date (YYYY-MM-DD). */
   | { kind: 'billing.dunning'; period: string; date: string }
   /** The readings export (CSV), streamed meter by meter. */
-  | { kind: 'billing.export-readings'; from: number; to: number };
+  | { kind: 'billing.export-readings'; from: number; to: number }
+  /** One page of the audit log, as the GET /api/audit answer (JSON text). */
+  | { kind: 'records.audit'; page: AuditPage }
+  /** The incident history, as the GET /api/incidents answer (JSON text). */
+  | { kind: 'records.incidents'; state?: IncidentState };
 
 export interface WorkProgress {
   /** What is being done, as a key the page translates: 'meters', 'rows'. */

@@ -2,10 +2,10 @@ import { constants, setPriority } from 'node:os';
 import type { MessagePort } from 'node:worker_threads';
 import { workerData } from 'node:worker_threads';
 import { BillingService } from '../billing/service.ts';
-import { runBillingTask } from '../billing/tasks.ts';
 import { systemClock } from '../clock.ts';
 import type { LoadedConfig } from '../config/load.ts';
 import { SqliteRecordStore } from '../storage/records.ts';
+import { runTask as run } from './tasks.ts';
 import type { TaskContext, TaskMessage, WorkTask } from './types.ts';
 
 // A worker thread of the hub's pool (pool.ts, piscina). It opens its own read-only
@@ -32,7 +32,7 @@ export default async function runTask({ task, port }: TaskEnvelope): Promise<unk
   service ??= new BillingService(init.config, SqliteRecordStore.openReader(init.dataDir), systemClock);
   const ctx = portContext(port);
   try {
-    const answer = await runBillingTask(task, service, ctx);
+    const answer = await run(task, service, ctx);
     post(port, { type: 'end' });
     return answer;
   } finally {

@@ -5,6 +5,7 @@ import { LatestValues } from '../../gateway/latest.ts';
 import { silentLogger } from '../../gateway/log.ts';
 import { Metrics } from '../../gateway/metrics.ts';
 import type { HealthReport, HubServices } from '../../gateway/services.ts';
+import { directQueries } from '../../gateway/work/queries.ts';
 import type { AuditEntry, RangeQuery, RecordStore, Sample, Series, StoredAuditEntry, TelemetryStore } from '../../gateway/storage/types.ts';
 
 // In-memory stand-ins for the two stores (gateway/storage/types.ts), for tests of
@@ -104,6 +105,7 @@ export function fakeHub(options: { config?: LoadedConfig; clock?: Clock } = {}):
     records,
     telemetry,
     latest,
+    queries: directQueries(() => services),
     health: () => report,
   };
   return { services, records, telemetry, setHealth: (r) => (report = r) };

@@ -7,6 +7,7 @@ import { buildApp } from '../../gateway/http/app.ts';
 import { silentLogger } from '../../gateway/log.ts';
 import { JobTracker, type JobProgress } from '../../gateway/work/jobs.ts';
 import { WorkPool } from '../../gateway/work/pool.ts';
+import { directQueries, pooledQueries } from '../../gateway/work/queries.ts';
 import { billingRig, plainMonth, type BillingRig } from '../helpers/billing.ts';
 import { fakeHub } from '../helpers/fake-stores.ts';
 
@@ -115,6 +116,31 @@ describe('billing work in worker threads (issue 15)', () => {
     const again = await runPeriod();
     expect(again.statusCode).toBe(200);
     expect(again.json()).toMatchObject({ outcome: 'new', run: { version: 1 } });
+  });
+
+  it('a pool stopping mid-run (the hub stopping) cancels the run at once and stores nothing', async () => {
+    const { runPeriod, progress, pool } = await start(20, busyMonth);
+    const answer = runPeriod();
+    while (!progress.some((p) => p.stage === 'meters')) await new Promise((r) => setImmediate(r));
+    const stopped = pool.stop();
+    const res = await answer;
+    expect(res.statusCode).toBe(500);
+    expect(res.json().error.code).toBe('BOHUB_WORK_FAILED');
+    await stopped;
+    expect(pool.health().status).toBe('down');
+    expect(progress.at(-1)).toMatchObject({ state: 'failed', subject: '2026-11' });
+    expect(rig.records.db.prepare('SELECT count(*) AS n FROM billing_runs').get()).toEqual({ n: 0 });
+  });
+
+  it('audit pages and the incident history read in a worker are the rows the store holds', async () => {
+    const { pool } = await start(4, plainMonth);
+    for (let i = 0; i < 5; i++) rig.records.appendAudit({ at: 1_000 + i, actor: 'finance', action: `billing.test.${i}`, subject: `s/${i}` });
+    const pooled = pooledQueries(pool);
+    const page = JSON.parse(await pooled.auditPage({ filter: { action: 'billing.test.', actionPrefix: true }, limit: 3 }));
+    expect(page.entries.map((e: { subject: string }) => e.subject)).toEqual(['s/4', 's/3', 's/2']);
+    expect(page.next).toBe(page.entries[2].id);
+    expect(await pooled.auditPage({ filter: {}, limit: 50 })).toBe(await directQueries(() => ({ records: rig.records })).auditPage({ filter: {}, limit: 50 }));
+    expect(JSON.parse(await pooled.incidentHistory())).toEqual({ incidents: [] });
   });
 
   it("an export's first bytes arrive before it is built, the worker waits for a slow reader, and a reader that leaves stops it", async () => {

@@ -3,7 +3,6 @@ import { z } from 'zod';
 import type { Role } from '../../config/schema.ts';
 import type { AuditFilter } from '../../storage/types.ts';
 import { sendError, sendInvalid } from '../access.ts';
-import type { AuditReply } from '../api-types.ts';
 import type { HttpContext } from '../context.ts';
 
 // GET /api/audit: the audit log for the control room's audit page (issue 8), newest
@@ -64,12 +63,8 @@ export function registerAuditRoutes(app: FastifyInstance, { services }: HttpCont
       if (unknown) return sendError(reply, 400, 'BOHUB_BAD_REQUEST', `query: unknown parameter ${unknown.keys.join(', ')}; use actor, action, subject, from, to, before, limit`);
       return sendInvalid(reply, q.error);
     }
-    const filter = auditFilterOf(q.data);
-    // One more than asked: whether a next page exists is known without a second query.
-    const rows = services.records.listAudit({ ...filter, limit: q.data.limit + 1 });
-    const entries = rows.slice(0, q.data.limit);
-    const answer: AuditReply = { entries };
-    if (rows.length > entries.length) answer.next = entries.at(-1)!.id;
-    return answer;
+    // One more than asked is read, so whether a next page exists is known without a second query; in a worker in the hub.
+    const { limit, ...filter } = auditFilterOf(q.data);
+    return reply.type('application/json; charset=utf-8').send(await services.queries.auditPage({ filter, limit: limit ?? q.data.limit }));
   });
 }

@@ -80,8 +80,11 @@ export function registerIncidentRoutes(app: FastifyInstance, { services }: HttpC
   app.get('/api/incidents', { config: { roles: DATA_ROLES } }, async (request, reply) => {
     const q = listQuery.safeParse(request.query);
     if (!q.success) return sendInvalid(reply, q.error);
-    const incidents = engine(reply)?.list(q.data.state);
-    return incidents && { incidents };
+    const live = engine(reply);
+    if (!live) return;
+    // The active ones are in memory; history (up to 500 with their timelines) is read and serialised in a worker in the hub.
+    if (q.data.state === 'active') return { incidents: live.list('active') };
+    return reply.type('application/json; charset=utf-8').send(await services.queries.incidentHistory(q.data.state === 'all' ? undefined : q.data.state));
   });
 
   app.get('/api/incidents/:id', { config: { roles: DATA_ROLES } }, async (request, reply) => {
