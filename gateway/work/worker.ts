@@ -5,7 +5,7 @@ import { BillingService } from '../billing/service.ts';
 import { systemClock } from '../clock.ts';
 import type { LoadedConfig } from '../config/load.ts';
 import { SqliteRecordStore } from '../storage/records.ts';
-import { runTask as run } from './tasks.ts';
+import { runTask } from './tasks.ts';
 import type { TaskContext, TaskMessage, WorkTask } from './types.ts';
 
 // A worker thread of the hub's pool (pool.ts, piscina). It opens its own read-only
@@ -28,11 +28,11 @@ const encoder = new TextEncoder();
 let service: BillingService | undefined;
 lowerThisThreadsPriority();
 
-export default async function runTask({ task, port }: TaskEnvelope): Promise<unknown> {
+export default async function workerTask({ task, port }: TaskEnvelope): Promise<unknown> {
   service ??= new BillingService(init.config, SqliteRecordStore.openReader(init.dataDir), systemClock);
   const ctx = portContext(port);
   try {
-    const answer = await run(task, service, ctx);
+    const answer = await runTask(task, service, ctx);
     post(port, { type: 'end' });
     return answer;
   } finally {
