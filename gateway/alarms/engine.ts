@@ -7,7 +7,8 @@ import type { Logger } from '../log.ts';
 import { degraded, down, ok, type ComponentHealth, type Plugin } from '../plugin.ts';
 import { Conditioner } from './conditioning.ts';
 import * as life from './lifecycle.ts';
-import { AlarmRepository, type AlarmRecords, type SeenSignal } from './repository.ts';
+import { AlarmRepository, type AlarmRecords } from './repository.ts';
+import { SeenSignals } from './seen.ts';
 import { Supervisor } from './supervision.ts';
 import { AlarmError, byPriorityThenTime, type Alarm, type AlarmChange, type AlarmChangeKind, type AlarmKind, type AlarmListFilter, type AlarmService, type AlarmSystem } from './types.ts';
 
@@ -21,8 +22,6 @@ export interface AlarmEngineOptions {
 }
 
 const OWNER = 'alarms';
-/** How many recent events are remembered per signal, to recognise a redelivery out of order. */
-const RECENT_KEYS = 16;
 /**
  * How often the seq and source time of reports that did not change a signal's
  * state are written, in one transaction (issue 15). A state change is written at
@@ -47,11 +46,9 @@ export class AlarmEngine implements Plugin, AlarmService {
   private settings!: AlarmsConfig;
   /** Open episodes (state not normal), by condition. */
   private readonly open = new Map<string, Alarm>();
-  private seen = new Map<string, SeenSignal>();
-  /** Signals whose entry in `seen` is newer than its row in alarm_signal_seen. */
-  private readonly unsavedSeen = new Set<string>();
+  /** The last and recent events of every signal: replays are recognised by them. */
+  private seen = new SeenSignals(new Map());
   private seenTimer?: Timer;
-  private readonly recentKeys = new Map<string, string[]>();
   private readonly conditioners = new Map<string, Conditioner>();
   private readonly shelfTimers = new Map<number, Timer>();
   private readonly panelOf = new Map<string, string>();
@@ -80,8 +77,7 @@ export class AlarmEngine implements Plugin, AlarmService {
     // State survives a restart: open episodes and the last event per signal come back from the records store.
     this.repo = new AlarmRepository(records.db);
     for (const a of this.repo.loadOpen()) this.open.set(a.condition, a);
-    this.seen = this.repo.loadSeen();
-    this.unsavedSeen.clear();
+    this.seen = new SeenSignals(this.repo.loadSeen());
     for (const a of this.open.values()) if (a.shelved) this.scheduleUnshelve(a);
 
     this.supervisor = new Supervisor(this.settings.supervision, clock, (source, lost) => this.conditioned('comm-loss', source, lost));
@@ -156,13 +152,12 @@ export class AlarmEngine implements Plugin, AlarmService {
   // ---- signals and sources --------------------------------------------------------------
 
   private onSignal(s: SignalState): void {
-    if (this.isReplay(s)) {
+    if (this.seen.isReplay(s)) {
       // A retained or redelivered message (broker restart, QoS 1 redelivery) must not start a second episode.
       this.replays++;
       return;
     }
-    const stateChanged = this.seen.get(s.signal)?.state !== s.state;
-    this.remember(s);
+    const stateChanged = this.seen.remember(s);
     const panel = this.panelOf.get(s.signal);
     if (panel) this.supervisor?.heard(panel);
     const emits: AlarmChange[] = [];
@@ -174,7 +169,7 @@ export class AlarmEngine implements Plugin, AlarmService {
     // After a crash the stored seq and source time may be one batch old, but the
     // stored state is the latest: a redelivery of a newer report of that same state is
     // then not recognised as a replay and goes through once, which changes nothing.
-    let seenStored = false;
+    let stored = false;
     try {
       // One transaction for the event's writes: one disk sync on the alarm path, not several.
       // The conditions run for every report that is not a replay, changed or not. With
@@ -183,10 +178,10 @@ export class AlarmEngine implements Plugin, AlarmService {
       // that writes nothing does no disk I/O (WAL, BEGIN DEFERRED: checked with strace).
       this.options.records.transaction(() => {
         if (stateChanged) {
-          seenStored = this.write(() => {
-            this.repository().saveSeen(s.signal, { seq: s.seq, sourceTime: s.sourceTime, state: s.state });
-            return true;
-          }) ?? false;
+          this.write(() => {
+            this.repository().saveSeen(s.signal, this.seen.lastOf(s.signal)!);
+            stored = true;
+          });
         }
         if (s.kind === 'fire-zone' || s.kind === 'gas') {
           // Straight to the state machine: never delayed, never conditioned. A gas leak
@@ -200,15 +195,13 @@ export class AlarmEngine implements Plugin, AlarmService {
         // Typhoon and rainstorm signals are not alarms: they start runbooks (handbook 第九节 二, 三)
         // and are kept as signal states by telemetry and the latest values.
       });
+      // Committed; an unchanged state, or a failed write, is left to the next batch.
+      if (stored) this.seen.saved(s.signal);
     } catch (err) {
-      seenStored = false;
       this.writeFailed(err);
     } finally {
       this.pending = undefined;
     }
-    // An unchanged state, or a failed write: the next batch stores it.
-    if (seenStored) this.unsavedSeen.delete(s.signal);
-    else this.unsavedSeen.add(s.signal);
     // Recorded (or the failure counted): now tell everyone. A failed write never holds back an alarm.
     for (const change of emits) this.options.events.emit('alarm.changed', change);
   }
@@ -340,38 +333,14 @@ export class AlarmEngine implements Plugin, AlarmService {
 
   // ---- helpers -----------------------------------------------------------------------
 
-  /**
-   * A replay of the last event: the same state with the same seq, or with the same
-   * source time. Dropping it can never lose an alarm, because the state is the one
-   * already applied. An older event redelivered out of order is recognised only when
-   * it is identical (seq, source time and state), so a panel that restarts its seq
-   * numbering still gets every new alarm through.
-   */
-  private isReplay(s: SignalState): boolean {
-    const last = this.seen.get(s.signal);
-    if (last && last.state === s.state && ((s.seq !== undefined && s.seq === last.seq) || s.sourceTime === last.sourceTime)) return true;
-    return this.recentKeys.get(s.signal)?.includes(eventKey(s)) ?? false;
-  }
-
   /** Writes the remembered event of every signal whose row is behind, in one transaction; a failure is retried by the next batch. */
   private saveUnsavedSeen(): void {
-    if (this.unsavedSeen.size === 0) return;
+    if (this.seen.unsavedCount() === 0) return;
     try {
-      this.options.records.transaction(() => {
-        for (const signal of this.unsavedSeen) this.repository().saveSeen(signal, this.seen.get(signal)!);
-      });
-      this.unsavedSeen.clear();
+      this.options.records.transaction(() => this.seen.saveAll((signal, last) => this.repository().saveSeen(signal, last)));
     } catch (err) {
-      this.writeFailed(err, `could not record the last event of ${this.unsavedSeen.size} signals; the next batch tries again`);
+      this.writeFailed(err, `could not record the last event of ${this.seen.unsavedCount()} signals; the next batch tries again`);
     }
-  }
-
-  private remember(s: SignalState): void {
-    this.seen.set(s.signal, { seq: s.seq, sourceTime: s.sourceTime, state: s.state });
-    const keys = this.recentKeys.get(s.signal) ?? [];
-    keys.push(eventKey(s));
-    if (keys.length > RECENT_KEYS) keys.splice(0, keys.length - RECENT_KEYS);
-    this.recentKeys.set(s.signal, keys);
   }
 
   private systemOf(kind: AlarmKind, source: string): AlarmSystem {
@@ -417,8 +386,4 @@ export class AlarmEngine implements Plugin, AlarmService {
     this.lastWriteError = describeError(err);
     this.options.log.error({ module: 'alarms', err: this.lastWriteError }, what);
   }
-}
-
-function eventKey(s: SignalState): string {
-  return `${s.seq ?? ''}|${s.sourceTime}|${s.state}`;
 }
