@@ -86,8 +86,9 @@ export class BillingService {
    * CLI and tests call it here.
    */
   run(period: string, actor: string): RunReport {
-    const { run, outcome } = this.store(this.compute(period), actor);
-    return { run: this.repo.run(run.period, run.version)!, outcome, files: this.render(this.repo.run(run.period, run.version)!) };
+    const { run: meta, outcome } = this.store(this.compute(period), actor);
+    const run = this.repo.run(meta.period, meta.version)!;
+    return { run, outcome, files: this.render(run) };
   }
 
   /** Reads and validates the period's reads and prices them; writes nothing (a worker may run it). */
@@ -197,11 +198,6 @@ export class BillingService {
   /** The building file this service bills. */
   building(): LoadedConfig['building'] {
     return this.config.building;
-  }
-
-  /** How many meters the building bills. */
-  meterCount(): number {
-    return this.config.building.modbus.meters.length;
   }
 
   meter(meterId: string): MeterConfig | undefined {

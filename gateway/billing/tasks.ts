@@ -22,7 +22,7 @@ export async function runBillingTask(task: WorkTask, service: BillingService, ct
     case 'billing.dunning':
       return dunningFor(service, service.building(), task.period, task.date);
     case 'billing.export-readings': {
-      const total = service.meterCount();
+      const total = service.building().modbus.meters.length;
       const step = percentSteps((done) => ctx.progress({ stage: 'meters', done, total }));
       let text = '';
       let meters = -1; // the first chunk is the header

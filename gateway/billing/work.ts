@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import { describeError } from '../errors.ts';
+import { localDateTime } from './outputs/html.ts';
 import type { JobTracker } from '../work/jobs.ts';
 import type { WorkRunner } from '../work/types.ts';
 import type { DunningList } from './outputs/dunning.ts';
@@ -24,7 +25,7 @@ export class BillingWork {
   /** Runs a period. A second run of a period while one runs is refused (409), naming who started the first. */
   async run(period: string, actor: string): Promise<{ outcome: RunOutcome; run: RunMeta; summary: unknown }> {
     const busy = this.jobs.runningOf('billing.run', period);
-    if (busy) throw new BillingError('BOHUB_BILLING_RUNNING', `a billing run of ${period} is already running, started by ${busy.startedBy} at ${localTime(busy.startedAt, this.timeZone)}`);
+    if (busy) throw new BillingError('BOHUB_BILLING_RUNNING', `a billing run of ${period} is already running, started by ${busy.startedBy} at ${localDateTime(busy.startedAt, this.timeZone)}`);
     const job = this.jobs.start('billing.run', period, actor);
     try {
       const computed = await this.runner.run<ComputedRun>({ kind: 'billing.compute', period }, { onProgress: job.progress });
@@ -57,15 +58,11 @@ export class BillingWork {
 
   /** The readings of [from, to] as CSV, streamed; destroying the stream (a client gone) stops the worker. */
   exportReadings(from: number, to: number, actor: string): Readable {
-    const job = this.jobs.start('billing.export-readings', `${localTime(from, this.timeZone)}–${localTime(to, this.timeZone)}`, actor);
+    const job = this.jobs.start('billing.export-readings', `${localDateTime(from, this.timeZone)}–${localDateTime(to, this.timeZone)}`, actor);
     const stream = this.runner.stream({ kind: 'billing.export-readings', from, to }, { onProgress: job.progress });
     stream.once('end', () => job.finish(null));
     stream.once('error', (err) => job.fail(describeError(err)));
     stream.once('close', () => job.fail('the export was cancelled'));
     return stream;
   }
-}
-
-function localTime(at: number, timeZone: string): string {
-  return new Date(at).toLocaleString('sv-SE', { timeZone }).slice(0, 16);
 }

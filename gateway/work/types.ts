@@ -24,7 +24,7 @@ export type WorkTask =
   | { kind: 'records.incidents'; state?: IncidentState };
 
 export interface WorkProgress {
-  /** What is being done, as a key the page translates: 'meters', 'rows'. */
+  /** What is being done, as a key the page translates (billing-jobs.tsx): 'meters'. */
   stage: string;
   done: number;
   total: number;
@@ -43,8 +43,10 @@ export interface WorkRunner {
   stream(task: WorkTask, options?: RunOptions): Readable;
 }
 
-/** Messages from a task to whoever runs it. */
-/** A chunk crosses threads as UTF-8 bytes whose buffer is transferred, not copied: the event loop only hands it to the socket. */
+/**
+ * Messages from a task to whoever runs it. A chunk crosses threads as UTF-8 bytes
+ * whose buffer is transferred, not copied: the event loop only hands it to the socket.
+ */
 export type TaskMessage = { type: 'progress'; progress: WorkProgress } | { type: 'chunk'; bytes: Uint8Array } | { type: 'end' };
 
 /** What a task may do while it runs (progress, and for streams send, which waits for the reader). */

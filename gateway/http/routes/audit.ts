@@ -64,7 +64,6 @@ export function registerAuditRoutes(app: FastifyInstance, { services }: HttpCont
       return sendInvalid(reply, q.error);
     }
     // One more than asked is read, so whether a next page exists is known without a second query; in a worker in the hub.
-    const { limit, ...filter } = auditFilterOf(q.data);
-    return reply.type('application/json; charset=utf-8').send(await services.queries.auditPage({ filter, limit: limit ?? q.data.limit }));
+    return reply.type('application/json; charset=utf-8').send(await services.queries.auditPage({ filter: auditFilterOf(q.data), limit: q.data.limit }));
   });
 }
