@@ -169,8 +169,7 @@ export class EmbeddedBroker implements Plugin {
         const authorize = () => {
           const decision = principal ? acl.canPublish(principal, packet.topic) : { ok: false as const, reason: 'not logged in' };
           if (!decision.ok) {
-            const preview = Buffer.from(packet.payload).subarray(0, 200).toString('utf8');
-            this.deny({ action: 'publish', clientId: client.id, username: principal?.username, topic: packet.topic, reason: decision.reason }, preview);
+            this.deny({ action: 'publish', clientId: client.id, username: principal?.username, topic: packet.topic, reason: decision.reason }, payloadPreview(packet.payload));
             // aedes closes the connection of a client whose publish is refused; for
             // MQTT 3.1.1 there is no negative PUBACK, and dropping the client is the spec's answer ([MQTT-3.3.5-2]).
             return done(new Error(decision.reason));
@@ -230,8 +229,7 @@ export class EmbeddedBroker implements Plugin {
   private refuseOversized(client: Client, account: string, packet: { topic: string; payload: Buffer | string }, reason: string, done: (err: Error) => void): void {
     this.options.metrics?.brokerOversized.inc({ account });
     if (this.oversized.note(account)) {
-      const preview = Buffer.from(packet.payload).subarray(0, 200).toString('utf8');
-      this.deny({ action: 'publish', clientId: client.id, username: account, topic: packet.topic, reason }, preview);
+      this.deny({ action: 'publish', clientId: client.id, username: account, topic: packet.topic, reason }, payloadPreview(packet.payload));
     } else this.denied++;
     done(new Error(reason));
   }
@@ -317,4 +315,9 @@ function listen(server: Server, host: string, port: number, setting: string): Pr
         : err));
     server.listen(port, host, () => resolve((server.address() as { port: number }).port));
   });
+}
+
+/** The start of a refused payload, for the audit log: enough to see what it was, never the whole of a large one. */
+function payloadPreview(payload: Buffer | string): string {
+  return Buffer.from(payload).subarray(0, 200).toString('utf8');
 }
