@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { createReadStream, writeFileSync, mkdirSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -8,7 +8,8 @@ import { SqliteRecordStore } from '../storage/records.ts';
 import { billingPeriod, isPeriodId, localDate, startOfLocalDate } from './calendar.ts';
 import { dunningFor } from './dunning-run.ts';
 import { dunningLetterHtml, dunningListHtml } from './outputs/dunning.ts';
-import { BillingService, type ImportReport } from './service.ts';
+import type { ImportReport } from './imports.ts';
+import { BillingService } from './service.ts';
 
 // `bohub billing ...`: the month-end work from a shell, on the same records store
 // the hub uses (SQLite in WAL mode lets both work at once).
@@ -53,8 +54,8 @@ export async function billingCommand(argv: string[]): Promise<number> {
     }
     if (command === 'close' && values.period) return console.log(`closed ${values.period} v${service.close(values.period, actor).version}`), 0;
     if (command === 'import' && file && (what === 'readings' || what === 'payments')) {
-      const text = readFileSync(file, 'utf8');
-      return reportImport(file, what === 'readings' ? service.importReadings(text, actor) : service.importPayments(text, actor));
+      // The CLI has no alarms to hold up: the file is checked in this thread, with no size limit.
+      return reportImport(file, await service.imports.upload(what, createReadStream(file), actor, Number.POSITIVE_INFINITY));
     }
     if (command === 'export' && what === 'readings' && values.from && values.to) {
       return output(service.exportReadings(startOfLocalDate(values.from, tz), startOfLocalDate(values.to, tz)), values.out);
@@ -84,7 +85,7 @@ export async function billingCommand(argv: string[]): Promise<number> {
 
 function reportImport(file: string, report: ImportReport): number {
   if (report.ok) return console.log(`${file}: ${report.inserted} imported, ${report.duplicates} already there`), 0;
-  console.error(`${file}: nothing imported; ${report.problems.length} problem(s):`);
+  console.error(`${file}: nothing imported; ${report.problemCount} problem(s)${report.problemCount > report.problems.length ? `, the first ${report.problems.length} listed` : ''}:`);
   for (const p of report.problems) console.error(`  line ${p.line}: ${p.reason}`);
   return 1;
 }

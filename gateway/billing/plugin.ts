@@ -63,11 +63,13 @@ export class BillingPlugin implements Plugin {
     this.opts.events.on(this.name, 'meter.values', ({ device, values }) => this.keepIntervalRead(device, values));
     this.timer = this.opts.clock.setInterval(() => void this.checkCalendar(), CALENDAR_CHECK_MS);
     void this.checkCalendar();
+    this.service.imports.resume().catch((err: unknown) => this.opts.log.error({ err: describeError(err) }, 'billing: an interrupted import could not be finished'));
   }
 
   async stop(): Promise<void> {
     this.opts.events.removeOwner(this.name);
     this.timer?.cancel();
+    await this.service.imports.stop();
     await this.snapshotting?.catch(() => undefined);
     this.intervalReads.stop();
   }

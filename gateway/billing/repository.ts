@@ -1,5 +1,6 @@
 import type { Clock } from '../clock.ts';
 import type { SqliteRecordStore } from '../storage/records.ts';
+import type { NewPaymentRow } from './csv.ts';
 import { NotableReads } from './notable.ts';
 import { decodeOne, editMap, ReadDecoder, type EditRow, type OneReadRow, type ReadRow } from './read-rows.ts';
 import type { NewRead, Payment, RunResult, StoredRead, TenancyEvent } from './types.ts';
@@ -9,10 +10,12 @@ import type { NewRead, Payment, RunResult, StoredRead, TenancyEvent } from './ty
 // audit entry (ARCHITECTURE.md); only the poller's interval reads go unaudited,
 // because they are high volume and the read rows record who wrote them.
 
-export type BillingErrorCode = 'BOHUB_BILLING_INVALID' | 'BOHUB_BILLING_NOT_FOUND' | 'BOHUB_BILLING_CONFLICT' | 'BOHUB_BILLING_RUNNING' | 'BOHUB_BILLING_LOCKED' | 'BOHUB_BILLING_READ_FAILED';
+export type BillingErrorCode = 'BOHUB_BILLING_INVALID' | 'BOHUB_BILLING_TOO_LARGE' | 'BOHUB_BILLING_NOT_FOUND' | 'BOHUB_BILLING_CONFLICT' | 'BOHUB_BILLING_RUNNING' | 'BOHUB_BILLING_LOCKED' | 'BOHUB_BILLING_READ_FAILED';
 
 const STATUS: Record<BillingErrorCode, number> = {
   BOHUB_BILLING_INVALID: 400,
+  /** An import file over billing.importMaxMiB (issue 15). */
+  BOHUB_BILLING_TOO_LARGE: 413,
   BOHUB_BILLING_NOT_FOUND: 404,
   BOHUB_BILLING_CONFLICT: 409,
   /** A run of the period is under way (issue 15). */
@@ -74,13 +77,6 @@ export interface NewTenancyEvent {
   at: number;
   company: string;
   occupancy: 'owner' | 'tenant';
-}
-
-export interface NewPayment {
-  unitId: string;
-  paidAt: number;
-  amount: string;
-  reference: string;
 }
 
 const DECIMAL = /^\d+(\.\d+)?$/;
@@ -272,13 +268,14 @@ export class BillingRepository {
   }
 
   /** Stores payments; a reference already stored is a duplicate and changes nothing. */
-  insertPayments(payments: NewPayment[], actor: string): { inserted: number; duplicates: number } {
+  /** Stores payments, skipping a reference already stored; audited when audit is given (an import audits once, at its end). */
+  insertPayments(payments: NewPaymentRow[], actor: string, audit?: { action: string; subject: string }): { inserted: number; duplicates: number } {
     return this.records.transaction(() => {
       const at = this.clock.now();
       let inserted = 0;
       for (const p of payments) inserted += this.stmt.insertPayment.run(p.unitId, p.paidAt, p.amount, p.reference, at, actor).changes;
       const counts = { inserted, duplicates: payments.length - inserted };
-      this.records.appendAudit({ at, actor, action: 'billing.payments.import', subject: 'payments', after: counts });
+      if (audit) this.records.appendAudit({ at, actor, action: audit.action, subject: audit.subject, after: counts });
       return counts;
     });
   }

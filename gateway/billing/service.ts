@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Clock } from '../clock.ts';
 import { describeError } from '../errors.ts';
 import type { PointValue } from '../events.ts';
@@ -14,7 +14,8 @@ import type { WorkRunner } from '../work/types.ts';
 import { ExceptionAcceptances } from './acceptances.ts';
 import { BillingWork } from './work.ts';
 import { billingPeriod, isPeriodId } from './calendar.ts';
-import { parsePaymentsCsv, parseReadingsCsv, paymentsToCsv, readingsToCsv, type CsvProblem } from './csv.ts';
+import { paymentsToCsv, readingsToCsv, type ImportRules } from './csv.ts';
+import { BillingImports } from './imports.ts';
 import { noticesHtml } from './outputs/notices.ts';
 import { exceptionsCsv, statementsCsv } from './outputs/statements-csv.ts';
 import { runSummary, summaryHtml, summaryJson } from './outputs/summary.ts';
@@ -55,13 +56,13 @@ export interface ComputedRun {
   resultJson: string;
 }
 
-export type ImportReport = { ok: true; inserted: number; duplicates: number } | { ok: false; problems: CsvProblem[] };
-
 export class BillingService {
   readonly repo: BillingRepository;
   readonly acceptances: ExceptionAcceptances;
   /** Runs, documents and exports as the API asks for them: in the hub's worker threads, else in this thread. */
   readonly work: BillingWork;
+  /** Readings and payments imports: checked by the runner, written here in short transactions. */
+  readonly imports: BillingImports;
 
   constructor(
     private readonly config: LoadedConfig,
@@ -75,7 +76,10 @@ export class BillingService {
   ) {
     this.repo = new BillingRepository(records, clock, rateLimits(config));
     this.acceptances = new ExceptionAcceptances(records, clock);
-    this.work = new BillingWork(this, work?.runner ?? new InlineWork(this), work?.jobs ?? new JobTracker(new EventBus(), clock), config.building.site.timezone);
+    const runner = work?.runner ?? new InlineWork(this);
+    const jobs = work?.jobs ?? new JobTracker(new EventBus(), clock);
+    this.work = new BillingWork(this, runner, jobs, config.building.site.timezone);
+    this.imports = new BillingImports(records, this.repo, runner, jobs, clock, resolve(config.building.storage.dataDir));
   }
 
   /**
@@ -165,19 +169,12 @@ export class BillingService {
     });
   }
 
-  /** Loads reads from CSV: the whole file or nothing (issue 7). */
-  importReadings(text: string, actor: string): ImportReport {
-    const meters = new Map(this.config.building.modbus.meters.map((m) => [m.id, { multiplier: String(m.ctRatio) }]));
-    const parsed = parseReadingsCsv(text, meters);
-    if (!parsed.ok) return parsed;
-    return { ok: true, ...this.repo.insertReads(parsed.reads, actor, { action: 'billing.reads.import', subject: `${parsed.reads.length} reads` }) };
-  }
-
-  importPayments(text: string, actor: string): ImportReport {
-    const units = new Set(this.config.building.towers.flatMap((t) => t.floors.flatMap((f) => f.units.map((u) => u.id))));
-    const parsed = parsePaymentsCsv(text, units);
-    if (!parsed.ok) return parsed;
-    return { ok: true, ...this.repo.insertPayments(parsed.payments, actor) };
+  /** What an import file may name: each meter with the multiplier in force, and the units. */
+  importRules(): ImportRules {
+    return {
+      meters: new Map(this.config.building.modbus.meters.map((m) => [m.id, { multiplier: String(m.ctRatio) }])),
+      units: new Set(this.config.building.towers.flatMap((t) => t.floors.flatMap((f) => f.units.map((u) => u.id)))),
+    };
   }
 
   exportReadings(from: number, to: number): string {

@@ -1,4 +1,8 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import type { TaskContext, WorkTask } from '../work/types.ts';
+import { checkImport } from './csv.ts';
+import { ImportStaging } from './import-staging.ts';
 import { dunningFor } from './dunning-run.ts';
 import type { BillingService } from './service.ts';
 
@@ -37,6 +41,18 @@ export async function runBillingTask(task: WorkTask, service: BillingService, ct
       if (text) await ctx.send(text);
       ctx.progress({ stage: 'meters', done: total, total });
       return null;
+    }
+    case 'billing.import-check': {
+      // Progress in bytes of the file: the row count is not known until the end.
+      const total = (await stat(task.file)).size;
+      const input = createReadStream(task.file);
+      const staging = ImportStaging.create(task.staging);
+      const step = percentSteps((done) => ctx.progress({ stage: 'checking', done, total }));
+      try {
+        return await checkImport(task.what, input, service.importRules(), staging, () => step(input.bytesRead, total));
+      } finally {
+        staging.close();
+      }
     }
   }
 }

@@ -26,6 +26,9 @@ export class BillingWork {
   async run(period: string, actor: string): Promise<{ outcome: RunOutcome; run: RunMeta; summary: unknown }> {
     const busy = this.jobs.runningOf('billing.run', period);
     if (busy) throw new BillingError('BOHUB_BILLING_RUNNING', `a billing run of ${period} is already running, started by ${busy.startedBy} at ${localDateTime(busy.startedAt, this.timeZone)}`);
+    // A run sees an import whole or not at all (imports.ts): none is written beside it.
+    const importing = this.jobs.list().find((j) => j.kind.startsWith('billing.import-'));
+    if (importing) throw new BillingError('BOHUB_BILLING_RUNNING', `an import started by ${importing.startedBy} at ${localDateTime(importing.startedAt, this.timeZone)} is being written; run the period when it ends`);
     const job = this.jobs.start('billing.run', period, actor);
     try {
       const computed = await this.runner.run<ComputedRun>({ kind: 'billing.compute', period }, { onProgress: job.progress });

@@ -258,6 +258,29 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX sessions_expires ON sessions (expires_at);
     `,
   },
+  {
+    version: 7,
+    name: 'billing_imports',
+    sql: `
+      -- The journal of readings and payments imports (gateway/billing/imports.ts, issue 15).
+      -- A checked file's rows wait in a staging file; they are copied into billing_reads
+      -- or billing_payments in short transactions, and each one moves after_json (the
+      -- last staged key copied) on, so a hub stopped mid-way finishes the import at start.
+      CREATE TABLE billing_imports (
+        id          INTEGER PRIMARY KEY,
+        kind        TEXT    NOT NULL CHECK (kind IN ('readings', 'payments')),
+        staging     TEXT    NOT NULL,
+        rows        INTEGER NOT NULL,
+        after_json  TEXT,
+        inserted    INTEGER NOT NULL DEFAULT 0,
+        duplicates  INTEGER NOT NULL DEFAULT 0,
+        state       TEXT    NOT NULL CHECK (state IN ('writing', 'done')),
+        created_at  INTEGER NOT NULL,
+        created_by  TEXT    NOT NULL,
+        finished_at INTEGER
+      );
+    `,
+  },
 ];
 
 /**

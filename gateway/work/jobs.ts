@@ -7,7 +7,7 @@ import type { WorkProgress } from './types.ts';
 // that the live layer pushes to finance's pages. One job of a kind per subject at a
 // time: a second run of a period while one runs is refused, naming who started it.
 
-export type JobKind = 'billing.run' | 'billing.export-readings';
+export type JobKind = 'billing.run' | 'billing.export-readings' | 'billing.import-readings' | 'billing.import-payments';
 
 export interface JobProgress {
   id: number;
@@ -17,7 +17,7 @@ export interface JobProgress {
   startedBy: string;
   startedAt: number;
   state: 'running' | 'done' | 'failed';
-  /** A key the page translates: 'queued', 'meters', 'saving', 'rendering', 'done'. */
+  /** A key the page translates: 'queued', 'meters', 'saving', 'rendering', 'uploading', 'checking', 'writing', 'done'. */
   stage: string;
   done: number;
   total: number;

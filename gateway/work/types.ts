@@ -18,6 +18,8 @@ export type WorkTask =
   | { kind: 'billing.dunning'; period: string; date: string }
   /** The readings export (CSV), streamed meter by meter. */
   | { kind: 'billing.export-readings'; from: number; to: number }
+  /** Checks an uploaded import file and stages its clean rows (billing/imports.ts): a CheckReport. */
+  | { kind: 'billing.import-check'; what: 'readings' | 'payments'; file: string; staging: string }
   /** One page of the audit log, as the GET /api/audit answer (JSON text). */
   | { kind: 'records.audit'; page: AuditPage }
   /** The incident history, as the GET /api/incidents answer (JSON text). */

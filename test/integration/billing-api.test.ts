@@ -85,6 +85,18 @@ describe('billing API (issue 7)', () => {
     expect(rig.repo.readsOf('A-0101-E', rig.at('2026-11-26T00:00'), rig.at('2026-11-28T00:00'))).toEqual([]);
   });
 
+  it('a readings file of over a MiB imports through the API (it streams: no 1 MiB body limit), and a second import of it adds nothing', async () => {
+    const { app, as } = await start();
+    const lines = Array.from({ length: 30_000 }, (_, i) => `A-0101-E,${new Date(rig.at('2026-11-26T00:00') + i * 60_000).toISOString()},${(1510 + i / 100).toFixed(2)},actual,DDSUA0101`);
+    const csv = `meter_id,read_at,value,kind,serial\n${lines.join('\n')}\n`;
+    expect(csv.length).toBeGreaterThan(1.5 * 1024 * 1024);
+    const send = async () => app.inject({ method: 'POST', url: '/api/billing/import/readings', headers: { ...(await as('operator')), 'content-type': 'text/csv' }, payload: csv });
+    const res = await send();
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({ ok: true, inserted: 30_000, duplicates: 0 });
+    expect((await send()).json()).toEqual({ ok: true, inserted: 0, duplicates: 30_000 });
+  });
+
   it('a move-in with hand readings records the handover (附件8) and its base readings', async () => {
     const { app, as } = await start();
     const res = await app.inject({

@@ -174,11 +174,13 @@ describe('BillingRepository', () => {
       expect(repo.tenancyEvents('A-0101').map((e) => e.kind)).toEqual(['move_in', 'move_out']);
     });
 
-    it('counts a payment with a reference already stored as a duplicate', () => {
+    it('counts a payment with a reference already stored as a duplicate, and audits a batch when asked', () => {
       const p = { unitId: 'A-0101', paidAt: T0, amount: '1234.50', reference: 'BANK-001' };
-      expect(repo.insertPayments([p], 'alice')).toEqual({ inserted: 1, duplicates: 0 });
-      expect(repo.insertPayments([{ ...p, amount: '99.00' }, { ...p, reference: 'BANK-002', paidAt: T0 - 1 }], 'alice')).toEqual({ inserted: 1, duplicates: 1 });
-      expect(repo.payments().map((x) => [x.reference, x.amount])).toEqual([['BANK-002', '1234.50'], ['BANK-001', '1234.50']]);
+      const audit = { action: 'billing.payments.import', subject: 'payments' };
+      expect(repo.insertPayments([p], 'alice', audit)).toEqual({ inserted: 1, duplicates: 0 });
+      expect(repo.insertPayments([{ ...p, amount: '99.00' }, { ...p, reference: 'BANK-002', paidAt: T0 - 1 }], 'alice', audit)).toEqual({ inserted: 1, duplicates: 1 });
+      repo.insertPayments([{ ...p, reference: 'BANK-003' }], 'alice');
+      expect(repo.payments().map((x) => [x.reference, x.amount])).toEqual([['BANK-002', '1234.50'], ['BANK-001', '1234.50'], ['BANK-003', '1234.50']]);
       expect(records.listAudit({ action: 'billing.payments.import' }).map((e) => e.after)).toEqual([{ inserted: 1, duplicates: 1 }, { inserted: 1, duplicates: 0 }]);
     });
 

@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BillingService } from '../../gateway/billing/service.ts';
@@ -62,7 +63,7 @@ describe('billing runs are repeatable (issue 7)', () => {
     expect(rig.records.listAudit({ action: 'billing.read.edit' })[0]).toMatchObject({ actor: 'supervisor', subject: `read/${read.id}` });
   });
 
-  it('an import with bad rows names each line and reason and imports nothing from the file', () => {
+  it('an import with bad rows names each line and reason and imports nothing from the file', async () => {
     setUp();
     const before = rig.repo.readsOf('A-0101-E', 0, Date.UTC(2030, 0, 1)).length;
     const csv = [
@@ -72,7 +73,7 @@ describe('billing runs are repeatable (issue 7)', () => {
       'A-0101-E,2026-11-26 09:00,1511.00,actual,DDSUA0101',
       'A-0101-E,2026-11-27T09:00:00+08:00,-4,actual,DDSUA0101',
     ].join('\n');
-    const report = service.importReadings(csv, 'operator');
+    const report = await service.imports.upload('readings', Readable.from([csv]), 'operator', Infinity);
     expect(report.ok).toBe(false);
     if (report.ok) return;
     expect(report.problems.map((p) => p.line)).toEqual([3, 4, 5]);
@@ -80,14 +81,14 @@ describe('billing runs are repeatable (issue 7)', () => {
     expect(rig.repo.readsOf('A-0101-E', 0, Date.UTC(2030, 0, 1))).toHaveLength(before);
   });
 
-  it('a clean import loads every row, and loading it again adds nothing', () => {
+  it('a clean import loads every row, and loading it again adds nothing', async () => {
     setUp();
     const csv = 'meter_id,read_at,value,kind,serial\nA-0101-E,2026-11-26T09:00:00+08:00,1510.00,actual,DDSUA0101\n';
-    expect(service.importReadings(csv, 'operator')).toEqual({ ok: true, inserted: 1, duplicates: 0 });
-    expect(service.importReadings(csv, 'operator')).toEqual({ ok: true, inserted: 0, duplicates: 1 });
+    expect(await service.imports.upload('readings', Readable.from([csv]), 'operator', Infinity)).toEqual({ ok: true, inserted: 1, duplicates: 0 });
+    expect(await service.imports.upload('readings', Readable.from([csv]), 'operator', Infinity)).toEqual({ ok: true, inserted: 0, duplicates: 1 });
   });
 
-  it('payments reduce the next period\'s arrears and late fees accrue only on what stays unpaid (handbook 第三节)', () => {
+  it('payments reduce the next period\'s arrears and late fees accrue only on what stays unpaid (handbook 第三节)', async () => {
     setUp();
     for (const unit of ['A-0101', 'A-0102', 'A-0103', 'A-0104']) {
       rig.reads(`${unit}-E`, [['2026-12-25T00:00', '1600.50']]);
@@ -96,7 +97,7 @@ describe('billing runs are repeatable (issue 7)', () => {
     const nov = service.run('2026-11', 'finance').run.result.statements.find((s) => s.unitId === 'A-0102')!;
     expect(nov.total).toBe('6168.51');
     // A-0102 pays 5000.00 on the due date; 1168.51 stays unpaid for 19 days (6–24 Dec) at 0.05 % a day.
-    expect(service.importPayments('unit_id,paid_at,amount,reference\nA-0102,2026-12-05T10:00:00+08:00,5000.00,BANK-1\n', 'finance')).toMatchObject({ ok: true, inserted: 1 });
+    expect(await service.imports.upload('payments', Readable.from(['unit_id,paid_at,amount,reference\nA-0102,2026-12-05T10:00:00+08:00,5000.00,BANK-1\n']), 'finance', Infinity)).toMatchObject({ ok: true, inserted: 1 });
     const dec = service.run('2026-12', 'finance').run.result.statements.find((s) => s.unitId === 'A-0102')!;
     expect(dec.previousArrears).toBe('1168.51');
     // 1168.51 × 0.0005 × 19 = 11.100845 → 11.10

@@ -16,11 +16,16 @@ const T = texts({
   jobs: ['进行中的任务', 'Jobs in progress'],
   'billing.run': ['结算 {s}', 'Billing run {s}'],
   'billing.export-readings': ['导出读数 {s}', 'Readings export {s}'],
+  'billing.import-readings': ['导入读数 {s}', 'Readings import {s}'],
+  'billing.import-payments': ['导入缴费 {s}', 'Payments import {s}'],
   startedBy: ['{who} 于 {at} 开始', 'started by {who} at {at}'],
   queued: ['排队等待', 'Waiting for a worker'],
   meters: ['校验表计读数 {d}/{n}', 'Validating meter reads {d}/{n}'],
   saving: ['保存结果', 'Saving the result'],
   rendering: ['生成文档', 'Rendering the documents'],
+  uploading: ['接收文件', 'Receiving the file'],
+  checking: ['检查文件 {p}%', 'Checking the file {p}%'],
+  writing: ['写入 {d}/{n} 行', 'Writing row {d} of {n}'],
   done: ['已完成', 'Done'],
   failed: ['失败：{e}', 'Failed: {e}'],
   exportReads: ['导出本期读数（CSV）', "Export this period's reads (CSV)"],
@@ -76,7 +81,10 @@ function stageText(t: ReturnType<typeof useT<typeof T>>, j: JobProgress): string
   if (j.state === 'failed') return t('failed', { e: j.error ?? '' });
   if (j.state === 'done') return t('done');
   if (j.stage === 'meters') return t('meters', { d: j.done, n: j.total });
-  return j.stage === 'saving' || j.stage === 'rendering' ? t(j.stage) : t('queued');
+  if (j.stage === 'writing') return t('writing', { d: j.done, n: j.total });
+  // Checking counts bytes of the file, so it reads as a percentage.
+  if (j.stage === 'checking') return t('checking', { p: j.total ? Math.floor((j.done * 100) / j.total) : 0 });
+  return j.stage === 'saving' || j.stage === 'rendering' || j.stage === 'uploading' ? t(j.stage) : t('queued');
 }
 
 /** A download of the period's reads: from the 25th before it to its own 25th (handbook 第三节 reading day), building time. */

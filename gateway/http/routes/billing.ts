@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { BillingError } from '../../billing/repository.ts';
@@ -26,6 +27,9 @@ const period = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'a period is YYYY-MM'
 const isoTime = z.iso.datetime({ offset: true }).transform((s) => Date.parse(s));
 const reason = z.string().trim().min(1, 'a reason is required').max(1000);
 const reading = z.string().regex(/^\d+(\.\d+)?$/, 'a reading is a decimal such as 1234.56');
+/** The largest import file: a year of 15-minute reads of the demo building is about 50 MB. */
+const IMPORT_MAX_BYTES = 256 * 1024 * 1024;
+const csvBody = z.custom<Readable>((v) => v instanceof Readable, 'send the CSV file as text/csv');
 const FILE_TYPES: Record<string, string> = { csv: 'text/csv; charset=utf-8', json: 'application/json; charset=utf-8', html: 'text/html; charset=utf-8' };
 
 const schemas = {
@@ -53,8 +57,9 @@ const schemas = {
 };
 
 export function registerBillingRoutes(app: FastifyInstance, { services }: HttpContext): void {
-  // Imports arrive as the CSV file itself.
-  app.addContentTypeParser('text/csv', { parseAs: 'string' }, (_req, body, done) => done(null, body));
+  // Imports arrive as the CSV file itself, as a stream: billing/imports.ts writes it
+  // to disk as it comes and enforces IMPORT_MAX_BYTES, so a 50 MB file never sits in memory.
+  app.addContentTypeParser('text/csv', (_req, payload, done) => done(null, payload));
   const roles = (r: readonly Role[]) => ({ config: { roles: r } });
 
   /** Parses, runs and maps billing errors to their status; 503 without billing. */
@@ -120,9 +125,11 @@ export function registerBillingRoutes(app: FastifyInstance, { services }: HttpCo
 
   for (const kind of ['readings', 'payments'] as const) {
     const who = kind === 'readings' ? BILLING_READING_ROLES : BILLING_RUN_ROLES;
-    app.post(`/api/billing/import/${kind}`, roles(who), handle(z.string().min(1, 'send the CSV file as text/csv'), 'body', (b, text, actor, reply) => {
-      const report = kind === 'readings' ? b.importReadings(text, actor) : b.importPayments(text, actor);
-      return report.ok ? report : reply.code(400).send({ error: { code: 'BOHUB_BILLING_INVALID', message: `nothing imported: ${report.problems.length} problem(s)` }, problems: report.problems });
+    app.post(`/api/billing/import/${kind}`, roles(who), handle(csvBody, 'body', async (b, body, actor, reply) => {
+      const report = await b.imports.upload(kind, body, actor, IMPORT_MAX_BYTES);
+      if (report.ok) return report;
+      const message = `nothing imported: ${report.problemCount} problem(s)${report.problemCount > report.problems.length ? `, the first ${report.problems.length} listed` : ''}`;
+      return reply.code(400).send({ error: { code: 'BOHUB_BILLING_INVALID', message }, problems: report.problems, problemCount: report.problemCount });
     }));
   }
 
