@@ -96,6 +96,23 @@ describeWithProgram(whichProgram('/usr/bin/chromium'), 'control room: billing an
     await page.context().close();
   });
 
+  it('the jobs card shows an import as it is checked and written, with its row counts grouped, in the page language', async () => {
+    const { page, errors } = await openControlRoom(browser, base, 'finance');
+    await goTo(page, 'billing');
+    const job = { id: 9001, kind: 'billing.import-readings', subject: 'readings.csv', startedBy: 'finance', startedAt: Date.now(), state: 'running', total: 50_000_000, at: Date.now() } as const;
+    const card = page.locator('[data-testid="billing-jobs"] li[data-kind="billing.import-readings"]');
+    // The hub's own progress events (gateway/billing/imports.ts), as the live layer pushes them.
+    hub.events.emit('job.progress', { ...job, stage: 'checking', done: 21_000_000 });
+    await expect.poll(() => card.textContent(), { timeout: 10_000 }).toContain('检查文件 42%');
+    expect(await card.textContent()).toContain('导入读数 readings.csv');
+    hub.events.emit('job.progress', { ...job, stage: 'writing', done: 140_000, total: 862_240 });
+    await expect.poll(() => card.textContent(), { timeout: 10_000 }).toContain('写入 140,000/862,240 行');
+    hub.events.emit('job.progress', { ...job, state: 'done', stage: 'done', done: 862_240, total: 862_240, result: { inserted: 862_240, duplicates: 0 } });
+    await expect.poll(() => card.getAttribute('data-state'), { timeout: 10_000 }).toBe('done');
+    expect(errors).toEqual([]);
+    await page.context().close();
+  });
+
   it('finance edits the read with a reason: the page shows raw and edited values, and a new run clears the exception, as the API says', async () => {
     const { page, errors } = await openControlRoom(browser, base, 'finance');
     await goTo(page, `billing/${PERIOD}`);
