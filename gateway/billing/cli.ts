@@ -8,7 +8,7 @@ import { SqliteRecordStore } from '../storage/records.ts';
 import { billingPeriod, isPeriodId, localDate, startOfLocalDate } from './calendar.ts';
 import { dunningFor } from './dunning-run.ts';
 import { dunningLetterHtml, dunningListHtml } from './outputs/dunning.ts';
-import type { ImportReport } from './imports.ts';
+import { problemsSummary, type ImportReport } from './imports.ts';
 import { BillingService } from './service.ts';
 
 // `bohub billing ...`: the month-end work from a shell, on the same records store
@@ -85,7 +85,7 @@ export async function billingCommand(argv: string[]): Promise<number> {
 
 function reportImport(file: string, report: ImportReport): number {
   if (report.ok) return console.log(`${file}: ${report.inserted} imported, ${report.duplicates} already there`), 0;
-  console.error(`${file}: nothing imported; ${report.problemCount} problem(s)${report.problemCount > report.problems.length ? `, the first ${report.problems.length} listed` : ''}:`);
+  console.error(`${file}: nothing imported; ${problemsSummary(report)}:`);
   for (const p of report.problems) console.error(`  line ${p.line}: ${p.reason}`);
   return 1;
 }

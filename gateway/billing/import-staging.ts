@@ -28,15 +28,16 @@ export type StagingKey = readonly (string | number)[];
 export class ImportStaging {
   private readonly stmt;
 
-  private constructor(
-    private readonly db: SqliteDb,
-    private readonly path: string,
-  ) {
+  private constructor(private readonly db: SqliteDb) {
     this.stmt = {
       addRead: db.prepare('INSERT INTO reads (meter_id, read_at, kind, serial, value, multiplier, line) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING'),
       sameRead: db.prepare('SELECT line, value FROM reads WHERE meter_id = ? AND read_at = ? AND kind = ? AND serial = ?'),
       addPayment: db.prepare('INSERT INTO payments (reference, unit_id, paid_at, amount, line) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING'),
       samePayment: db.prepare('SELECT line FROM payments WHERE reference = ?').pluck(),
+      // Keyset pages in key order; prepared once, as the main thread reads one per transaction.
+      firstReads: db.prepare('SELECT * FROM reads ORDER BY meter_id, read_at, kind, serial LIMIT ?'),
+      readsAfter: db.prepare('SELECT * FROM reads WHERE (meter_id, read_at, kind, serial) > (?, ?, ?, ?) ORDER BY meter_id, read_at, kind, serial LIMIT ?'),
+      paymentsAfter: db.prepare('SELECT * FROM payments WHERE reference > ? ORDER BY reference LIMIT ?'),
     };
   }
 
@@ -51,12 +52,12 @@ export class ImportStaging {
     db.pragma('journal_mode = OFF');
     db.pragma('synchronous = OFF');
     db.exec(SCHEMA);
-    return new ImportStaging(db, path);
+    return new ImportStaging(db);
   }
 
   /** A checked file, for the main thread to copy from (and to resume from after a restart). */
   static open(path: string): ImportStaging {
-    return new ImportStaging(new Database(path, { readonly: true, fileMustExist: true }), path);
+    return new ImportStaging(new Database(path, { readonly: true, fileMustExist: true }));
   }
 
   /** A worker stores a file's rows in a few large transactions: it opens one, and commits every so many rows. */
@@ -80,17 +81,9 @@ export class ImportStaging {
     return this.stmt.samePayment.get(p.reference) as number;
   }
 
-  count(what: 'reads' | 'payments'): number {
-    return this.db.prepare(`SELECT count(*) FROM ${what}`).pluck().get() as number;
-  }
-
   /** Up to `limit` reads after `after`, by meter, then time: the order the classifier wants (notable.ts). */
   readsAfter(after: StagingKey | null, limit: number): { rows: NewRead[]; last: StagingKey | null } {
-    const rows = (
-      after
-        ? this.db.prepare('SELECT * FROM reads WHERE (meter_id, read_at, kind, serial) > (?, ?, ?, ?) ORDER BY meter_id, read_at, kind, serial LIMIT ?').all(...after, limit)
-        : this.db.prepare('SELECT * FROM reads ORDER BY meter_id, read_at, kind, serial LIMIT ?').all(limit)
-    ) as Array<{ meter_id: string; read_at: number; kind: ReadKind; serial: string; value: string; multiplier: string }>;
+    const rows = (after ? this.stmt.readsAfter.all(...after, limit) : this.stmt.firstReads.all(limit)) as Array<{ meter_id: string; read_at: number; kind: ReadKind; serial: string; value: string; multiplier: string }>;
     const last = rows.at(-1);
     return {
       rows: rows.map((r) => ({ meterId: r.meter_id, readAt: r.read_at, kind: r.kind, serial: r.serial, value: r.value, multiplier: r.multiplier, source: 'import', quality: 'good' })),
@@ -100,18 +93,12 @@ export class ImportStaging {
 
   /** Up to `limit` payments after `after`, by reference. */
   paymentsAfter(after: StagingKey | null, limit: number): { rows: NewPaymentRow[]; last: StagingKey | null } {
-    const rows = this.db.prepare('SELECT * FROM payments WHERE reference > ? ORDER BY reference LIMIT ?').all(after?.[0] ?? '', limit) as Array<{ reference: string; unit_id: string; paid_at: number; amount: string }>;
+    const rows = this.stmt.paymentsAfter.all(after?.[0] ?? '', limit) as Array<{ reference: string; unit_id: string; paid_at: number; amount: string }>;
     const last = rows.at(-1);
     return { rows: rows.map((p) => ({ unitId: p.unit_id, paidAt: p.paid_at, amount: p.amount, reference: p.reference })), last: last ? [last.reference] : null };
   }
 
   close(): void {
     this.db.close();
-  }
-
-  /** Closes and deletes the file. */
-  discard(): void {
-    this.db.close();
-    if (this.path !== ':memory:') rmSync(this.path, { force: true });
   }
 }

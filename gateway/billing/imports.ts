@@ -1,4 +1,5 @@
-import { createWriteStream, mkdirSync, rmSync } from 'node:fs';
+import { createWriteStream } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -24,6 +25,12 @@ import { BillingError, type BillingRepository } from './repository.ts';
 //     from the moment the journal row exists). The audit entry comes with the last.
 
 export type ImportReport = { ok: true; inserted: number; duplicates: number } | { ok: false; problems: CsvProblem[]; problemCount: number };
+
+/** "3 problem(s)", or "2500 problem(s), the first 1000 listed": what the API and the CLI say of a refused file. */
+export function problemsSummary(report: { problems: CsvProblem[]; problemCount: number }): string {
+  const { problemCount: n, problems } = report;
+  return `${n} problem(s)${n > problems.length ? `, the first ${problems.length} listed` : ''}`;
+}
 
 /** Rows per transaction on the main thread: a few milliseconds each (issue 15's main-thread budget). */
 const ROWS_PER_TRANSACTION = 250;
@@ -63,6 +70,7 @@ export class BillingImports {
       done: db.prepare("UPDATE billing_imports SET state = 'done', finished_at = ? WHERE id = ?"),
       get: db.prepare('SELECT id, kind, staging, rows, after_json, inserted, duplicates, created_by FROM billing_imports WHERE id = ?'),
       unfinished: db.prepare("SELECT id FROM billing_imports WHERE state = 'writing' ORDER BY id").pluck(),
+      journaled: db.prepare('SELECT 1 FROM billing_imports WHERE staging = ?'),
     };
   }
 
@@ -78,13 +86,13 @@ export class BillingImports {
     const file = join(this.dir, `${name}.csv`);
     const staging = join(this.dir, `${name}.staging.db`);
     try {
-      mkdirSync(this.dir, { recursive: true });
+      await mkdir(this.dir, { recursive: true });
       job.stage('uploading');
       await pipeline(body, byteLimit(maxBytes), createWriteStream(file));
       const report = await this.runner.run<CheckReport>({ kind: 'billing.import-check', what: kind, file, staging }, { onProgress: job.progress });
       if (!report.ok) {
-        rmSync(staging, { force: true });
-        job.fail(`${report.problemCount} problem(s); nothing imported`);
+        await rm(staging, { force: true });
+        job.fail(`${problemsSummary(report)}; nothing imported`);
         return report;
       }
       const id = Number(this.stmt.add.run(kind, staging, report.rows, this.clock.now(), actor).lastInsertRowid);
@@ -92,11 +100,12 @@ export class BillingImports {
       return { ok: true, ...counts };
     } catch (err) {
       // A journaled import is committed: its staged rows stay for resume() to finish.
-      if (!this.isJournaled(staging)) rmSync(staging, { force: true });
+      if (this.stmt.journaled.get(staging) === undefined) await rm(staging, { force: true });
       job.fail(describeError(err));
       throw err;
     } finally {
-      rmSync(file, { force: true });
+      // Deleting files of tens of MB asynchronously: unlinking a large file is not free.
+      await rm(file, { force: true });
     }
   }
 
@@ -125,6 +134,7 @@ export class BillingImports {
     const start = this.row(id);
     const staging = ImportStaging.open(start.staging);
     let { after, inserted, duplicates } = start;
+    let result: { inserted: number; duplicates: number };
     try {
       const next = (from: StagingKey | null) => {
         if (start.kind === 'readings') {
@@ -149,28 +159,25 @@ export class BillingImports {
         job.progress({ stage: 'writing', done: inserted + duplicates, total: start.rows });
         await nextTurn();
       }
-      const result = { inserted, duplicates };
+      const counts = { inserted, duplicates };
+      result = counts;
       this.records.transaction(() => {
         const action = start.kind === 'readings' ? 'billing.reads.import' : 'billing.payments.import';
-        this.records.appendAudit({ at: this.clock.now(), actor: start.createdBy, action, subject: `${start.rows} ${start.kind === 'readings' ? 'reads' : 'payments'}`, after: result });
+        this.records.appendAudit({ at: this.clock.now(), actor: start.createdBy, action, subject: `${start.rows} ${start.kind === 'readings' ? 'reads' : 'payments'}`, after: counts });
         this.stmt.done.run(this.clock.now(), id);
       });
-      job.finish(result);
-      staging.discard();
-      return result;
-    } catch (err) {
+    } finally {
       staging.close();
-      throw err;
     }
+    // The rows are in records.db now; an interrupted import (a throw above) keeps its staged rows for resume().
+    await rm(start.staging, { force: true });
+    job.finish(result);
+    return result;
   }
 
   private row(id: number): JournalRow {
     const r = this.stmt.get.get(id) as { id: number; kind: ImportKind; staging: string; rows: number; after_json: string | null; inserted: number; duplicates: number; created_by: string };
     return { id: r.id, kind: r.kind, staging: r.staging, rows: r.rows, after: r.after_json ? (JSON.parse(r.after_json) as StagingKey) : null, inserted: r.inserted, duplicates: r.duplicates, createdBy: r.created_by };
-  }
-
-  private isJournaled(staging: string): boolean {
-    return this.records.db.prepare('SELECT 1 FROM billing_imports WHERE staging = ?').get(staging) !== undefined;
   }
 
   private refuseWhileBusy(): void {

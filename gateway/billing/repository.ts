@@ -14,7 +14,7 @@ export type BillingErrorCode = 'BOHUB_BILLING_INVALID' | 'BOHUB_BILLING_TOO_LARG
 
 const STATUS: Record<BillingErrorCode, number> = {
   BOHUB_BILLING_INVALID: 400,
-  /** An import file over billing.importMaxMiB (issue 15). */
+  /** An import file over the API's limit (IMPORT_MAX_BYTES in http/routes/billing.ts; issue 15). */
   BOHUB_BILLING_TOO_LARGE: 413,
   BOHUB_BILLING_NOT_FOUND: 404,
   BOHUB_BILLING_CONFLICT: 409,

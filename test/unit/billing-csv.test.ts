@@ -28,7 +28,7 @@ async function check(kind: 'readings' | 'payments', text: string) {
   const report = await checkImport(kind, Readable.from(pieces.map((p) => Buffer.from(p))), RULES, staging);
   const reads = staging.readsAfter(null, 1e6).rows;
   const payments = staging.paymentsAfter(null, 1e6).rows;
-  staging.discard();
+  staging.close();
   return report.ok ? { ok: true as const, rows: report.rows, reads, payments } : report;
 }
 const parseReadingsCsv = (text: string) => check('readings', text);

@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
+import { problemsSummary } from '../../billing/imports.ts';
 import { BillingError } from '../../billing/repository.ts';
 import type { BillingService } from '../../billing/service.ts';
 import { localDate } from '../../billing/calendar.ts';
@@ -128,8 +129,7 @@ export function registerBillingRoutes(app: FastifyInstance, { services }: HttpCo
     app.post(`/api/billing/import/${kind}`, roles(who), handle(csvBody, 'body', async (b, body, actor, reply) => {
       const report = await b.imports.upload(kind, body, actor, IMPORT_MAX_BYTES);
       if (report.ok) return report;
-      const message = `nothing imported: ${report.problemCount} problem(s)${report.problemCount > report.problems.length ? `, the first ${report.problems.length} listed` : ''}`;
-      return reply.code(400).send({ error: { code: 'BOHUB_BILLING_INVALID', message }, problems: report.problems, problemCount: report.problemCount });
+      return reply.code(400).send({ error: { code: 'BOHUB_BILLING_INVALID', message: `nothing imported: ${problemsSummary(report)}` }, problems: report.problems, problemCount: report.problemCount });
     }));
   }
 
