@@ -2,9 +2,10 @@
 // finance, the supervisor and customer service working through the hub's public
 // HTTP API (README "Month-end billing", "Control room", "Runbooks and incidents"),
 // each with its own login and role, while the fire alarms are timed: one loop per
-// kind of work below (times `workers`), all side by side, each doing its task again
-// and again. Every loop is bounded in count and time and stops by itself; 'finish'
-// stops them sooner.
+// job below (times `workers`), all side by side, each doing its tasks in turn again
+// and again. Finance runs the period and then imports the bank file, one after the
+// other as a person does (the hub refuses an import while a run is under way, 409).
+// Every loop is bounded in count and time and stops by itself; 'finish' stops them sooner.
 //   billing run        POST /api/billing/runs {period}                          finance
 //   readings export    GET  /api/billing/export/readings?from&to (the period)    finance
 //   payments import    POST /api/billing/import/payments (text/csv, a bank file) finance
@@ -113,7 +114,8 @@ const TASKS: Record<string, Task> = {
   },
 };
 
-const OFFICE = Object.keys(TASKS);
+/** The office's jobs, one loop each: its tasks in turn. */
+const OFFICE: string[][] = [['billing.run', 'billing.import.payments'], ['billing.export.readings'], ['audit'], ['incident.reports'], ['telemetry.trends'], ['login']];
 
 const job = new BackgroundJob<OfficeReport>('the office');
 
@@ -134,14 +136,15 @@ async function work(args: OfficeArgs, tokens: Record<string, string>, meters: Se
   const began = performance.now();
   const tasks: Record<string, TaskStats> = {};
   const failures: string[] = [];
-  const names = args.mode === 'billing' ? ['billing.run'] : OFFICE;
+  const jobs = args.mode === 'billing' ? [['billing.run']] : OFFICE;
   let requests = 0;
   const over = () => state.stop || requests >= args.maxRequests || performance.now() - began > args.maxMs;
-  const loop = async (name: string, w: number) => {
+  const loop = async (names: string[], w: number) => {
     // Each loop has its own sessions, and its own place in the meters and incidents it goes through.
     const s: Session = { args, tokens: { ...tokens }, meters, n: w };
-    const t = (tasks[name] ??= { n: 0, errors: 0, totalMs: 0, maxMs: 0, bytes: 0 });
-    while (!over()) {
+    for (let k = 0; !over(); k++) {
+      const name = names[k % names.length]!;
+      const t = (tasks[name] ??= { n: 0, errors: 0, totalMs: 0, maxMs: 0, bytes: 0 });
       requests++;
       const t0 = performance.now();
       try {
@@ -158,7 +161,7 @@ async function work(args: OfficeArgs, tokens: Record<string, string>, meters: Se
       if (args.pauseMs && !over()) await new Promise((r) => setTimeout(r, args.pauseMs));
     }
   };
-  await Promise.all(names.flatMap((name) => Array.from({ length: args.workers }, (_, w) => loop(name, w))));
+  await Promise.all(jobs.flatMap((names) => Array.from({ length: args.workers }, (_, w) => loop(names, w))));
   return { seconds: (performance.now() - began) / 1000, tasks, failures };
 }
 

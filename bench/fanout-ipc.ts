@@ -23,13 +23,14 @@ export interface Peer {
 }
 
 /**
- * Starts bench/NAME.ts on a core, or a list of cores (taskset, where it exists), with an IPC channel:
+ * Starts bench/NAME.ts on a core, or a list of cores (taskset, where it exists), with an IPC channel
+ * (and Node's own options first, e.g. --cpu-prof):
  * taskset execs node with the channel's descriptor and NODE_CHANNEL_FD intact, so
  * process.send works in the child as with fork().
  */
-export function startPeer(name: string, cpu: number | string): Peer {
+export function startPeer(name: string, cpu: number | string, nodeArgs: string[] = []): Peer {
   const script = fileURLToPath(new URL(`./${name}.ts`, import.meta.url));
-  const [cmd, argv] = pinned(cpu, process.execPath, ['--import', 'tsx', script]);
+  const [cmd, argv] = pinned(cpu, process.execPath, [...nodeArgs, '--import', 'tsx', script]);
   // Its stdout goes to our stderr: only the benchmark itself prints on stdout, one figure a line (a library's warning would break that).
   const child = spawn(cmd, argv, { stdio: ['ignore', 2, 'inherit', 'ipc'] });
   let next = 0;

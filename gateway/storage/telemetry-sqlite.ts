@@ -7,6 +7,8 @@ import { bucketRows, maintainRollups, prepareRollups, ROLLUP_SCHEMA, selectRows,
 import type { RangeQuery, RetentionSettings, Sample, Series, SpoolSettings, TelemetryStore } from './types.ts';
 
 export const TELEMETRY_FILE = 'telemetry.db';
+/** Samples per transaction: about 7 ms of the event loop each (write()). */
+export const ROWS_PER_TRANSACTION = 500;
 
 // Quality as a small integer: the samples table is the big one, keep rows narrow.
 const QUALITY_CODE: Record<Quality, number> = { good: 0, stale: 1, bad: 2 };
@@ -86,15 +88,26 @@ export class SqliteTelemetryStore implements TelemetryStore {
   }
 
   async write(batch: Sample[]): Promise<void> {
+    // A batch is up to 5,000 samples; in one transaction it held the event loop for
+    // up to 70 ms (bench alarm-under-work), so it is written in slices with the loop
+    // free between them. A retried batch rewrites the slices already stored: a sample
+    // replaces the one of its series and time (INSERT OR REPLACE), so nothing doubles.
+    this.ready();
+    for (let first = 0; first < batch.length; first += ROWS_PER_TRANSACTION) {
+      if (first > 0) await new Promise((resolve) => setImmediate(resolve));
+      this.writeSlice(batch.slice(first, first + ROWS_PER_TRANSACTION), batch.length);
+    }
+  }
+
+  private writeSlice(slice: Sample[], batchSize: number): void {
     const { db, statements } = this.ready();
     const added: string[] = [];
-    if (batch.length === 0) return;
     try {
-      // One transaction per batch: one WAL append instead of one per row.
+      // One transaction per slice: one WAL append instead of one per row.
       db.transaction(() => {
         let from = Infinity;
         let to = -Infinity;
-        for (const s of batch) {
+        for (const s of slice) {
           const id = this.seriesId(s.measurement, s.tags, statements, added);
           const time = Math.round(s.time);
           statements.insertSample.run(id, time, s.value, QUALITY_CODE[s.quality]);
@@ -106,7 +119,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
     } catch (err) {
       // The rollback took the new series rows with it; forget their ids too.
       for (const key of added) this.series.delete(key);
-      throw new BohubError('BOHUB_TELEMETRY_WRITE', `telemetry batch of ${batch.length} not stored: ${(err as Error).message}`, { cause: err });
+      throw new BohubError('BOHUB_TELEMETRY_WRITE', `telemetry batch of ${batchSize} not stored: ${(err as Error).message}`, { cause: err });
     }
   }
 

@@ -33,15 +33,17 @@ export interface WorkProgress {
 }
 
 export interface RunOptions {
-  /** Aborting stops the task: a running worker is terminated, so it frees its thread at once. */
-  signal?: AbortSignal;
   onProgress?: (p: WorkProgress) => void;
 }
 
 /** Runs tasks: in worker threads in the hub (WorkPool), in this thread in the CLI and unit tests (InlineWork). */
 export interface WorkRunner {
   run<T>(task: WorkTask, options?: RunOptions): Promise<T>;
-  /** A task that sends its answer in chunks, pulled with backpressure: a slow reader holds the worker, not memory. */
+  /**
+   * A task that sends its answer in chunks, pulled with backpressure: a slow reader
+   * holds the worker, not memory. Destroying the stream (a client gone) stops the task
+   * at its next step, and its worker stays up for the next task.
+   */
   stream(task: WorkTask, options?: RunOptions): Readable;
 }
 
@@ -51,10 +53,25 @@ export interface WorkRunner {
  */
 export type TaskMessage = { type: 'progress'; progress: WorkProgress } | { type: 'chunk'; bytes: Uint8Array } | { type: 'end' };
 
-/** What a task may do while it runs (progress, and for streams send, which waits for the reader). */
+/** Messages to a running task: one more chunk wanted, or stop. */
+export type ReaderMessage = { type: 'credit' } | { type: 'cancel' };
+
+/**
+ * What a task may do while it runs (progress, and for streams send, which waits for
+ * the reader). Both throw TaskCancelled once the task was asked to stop, so a task
+ * stops at its next step without a check of its own.
+ */
 export interface TaskContext {
   progress(p: WorkProgress): void;
   send(text: string): Promise<void>;
+}
+
+/** Thrown inside a task whose reader has gone. */
+export class TaskCancelled extends Error {
+  constructor() {
+    super('cancelled');
+    this.name = 'TaskCancelled';
+  }
 }
 
 /** A task that failed, was cancelled, or whose worker died: named, with the cause. */

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { SqliteTelemetryStore } from '../../gateway/storage/telemetry-sqlite.ts';
+import { ROWS_PER_TRANSACTION, SqliteTelemetryStore } from '../../gateway/storage/telemetry-sqlite.ts';
 import { telemetryContract } from '../contract/telemetry-contract.ts';
 
 const dirs: string[] = [];
@@ -16,6 +16,23 @@ afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })))
 telemetryContract('SqliteTelemetryStore', () => new SqliteTelemetryStore(freshDir()));
 
 describe('SqliteTelemetryStore', () => {
+  it('writes a large batch in slices with the event loop free between them, and a retried batch stores nothing twice', async () => {
+    const store = new SqliteTelemetryStore(freshDir());
+    await store.open();
+    const tags = { device: 'A-0101-E', point: 'power' };
+    const batch = Array.from({ length: 2 * ROWS_PER_TRANSACTION + 200 }, (_, i) => ({ measurement: 'meter', tags, value: i, quality: 'good' as const, time: 1000 + i }));
+    const stored = async () => (await store.query({ measurement: 'meter', tags, from: 0, to: 1e9, limit: 1e6 }))[0]?.points.length ?? 0;
+    let betweenSlices = -1;
+    // Queued before the write, so it runs as soon as the write gives up the loop after its first slice.
+    setImmediate(() => void stored().then((n) => (betweenSlices = n)));
+    await store.write(batch);
+    expect(betweenSlices).toBe(ROWS_PER_TRANSACTION);
+    expect(await stored()).toBe(batch.length);
+    await store.write(batch);
+    expect(await stored()).toBe(batch.length);
+    await store.close();
+  });
+
   it('keeps series and samples in telemetry.db across a reopen', async () => {
     const dir = freshDir();
     const tags = { device: 'A-0101-E', point: 'power' };
