@@ -76,8 +76,10 @@ describe('billing work in worker threads (issue 15)', () => {
   });
 
   it.runIf(process.platform === 'linux')('its worker threads, both lanes, run below the event loop, at nice 10', async () => {
-    const { runPeriod } = await start(4, plainMonth);
+    const { runPeriod, pool } = await start(4, plainMonth);
+    // One task on each lane, so each lane's thread has loaded worker.ts, which sets its priority.
     expect((await runPeriod()).statusCode).toBe(200);
+    await pooledQueries(pool).auditPage({ filter: {}, limit: 1 });
     // Field 19 of /proc/<pid>/task/<tid>/stat is the thread's nice value (proc(5)); the fields after the name in parentheses.
     const nice = (tid: string) => Number(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]);
     const threads = readdirSync('/proc/self/task').map((tid) => ({ tid, nice: nice(tid) }));
