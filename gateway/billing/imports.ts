@@ -159,11 +159,10 @@ export class BillingImports {
         job.progress({ stage: 'writing', done: inserted + duplicates, total: start.rows });
         await nextTurn();
       }
-      const counts = { inserted, duplicates };
-      result = counts;
+      result = { inserted, duplicates };
       this.records.transaction(() => {
         const action = start.kind === 'readings' ? 'billing.reads.import' : 'billing.payments.import';
-        this.records.appendAudit({ at: this.clock.now(), actor: start.createdBy, action, subject: `${start.rows} ${start.kind === 'readings' ? 'reads' : 'payments'}`, after: counts });
+        this.records.appendAudit({ at: this.clock.now(), actor: start.createdBy, action, subject: `${start.rows} ${start.kind === 'readings' ? 'reads' : 'payments'}`, after: result });
         this.stmt.done.run(this.clock.now(), id);
       });
     } finally {

@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type Database from 'better-sqlite3';
 import { BohubError } from '../errors.ts';
 import type { Quality } from '../events.ts';
@@ -94,7 +95,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
     // replaces the one of its series and time (INSERT OR REPLACE), so nothing doubles.
     this.ready();
     for (let first = 0; first < batch.length; first += ROWS_PER_TRANSACTION) {
-      if (first > 0) await new Promise((resolve) => setImmediate(resolve));
+      if (first > 0) await nextTurn();
       this.writeSlice(batch.slice(first, first + ROWS_PER_TRANSACTION), batch.length);
     }
   }

@@ -7,7 +7,7 @@ import type { LoadedConfig } from '../config/load.ts';
 import { SqliteRecordStore } from '../storage/records.ts';
 import { ReaderGate } from './reader-gate.ts';
 import { runTask } from './tasks.ts';
-import type { ReaderMessage, TaskMessage, WorkTask } from './types.ts';
+import type { ReaderMessage, TaskContext, TaskMessage, WorkTask } from './types.ts';
 
 // A worker thread of the hub's pool (pool.ts, piscina). It opens its own read-only
 // connection to records.db (WAL: it reads the last committed state beside the
@@ -43,7 +43,7 @@ export default async function workerTask({ task, port }: TaskEnvelope): Promise<
 }
 
 /** Progress goes out at once; a chunk crosses as UTF-8 bytes whose buffer is transferred, not copied. */
-function portContext(port: MessagePort) {
+function portContext(port: MessagePort): TaskContext {
   const gate = new ReaderGate({
     progress: (progress) => post(port, { type: 'progress', progress }),
     chunk: (text) => {
